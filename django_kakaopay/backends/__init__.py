@@ -1,0 +1,1 @@
+"""Provider backends. See :mod:`django_kakaopay.backends.base` for the contract."""

@@ -1,0 +1,332 @@
+"""The contract between the services layer and a provider backend.
+
+A backend translates between this package's small typed values and one
+provider's HTTP API. It never touches the ORM and never sees a Django request:
+the services layer hands it plain requests (built from model rows) and applies
+the snapshots it returns. ``django_kakaopay.testing`` holds the conformance
+checks that every backend, ours or a third party's, must pass.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ..exceptions import KakaoPayError
+
+JSON = Mapping[str, Any]
+
+
+class Capability(enum.StrEnum):
+    REFUNDS = "refunds"
+    PARTIAL_REFUNDS = "partial_refunds"
+    PREAPPROVALS = "preapprovals"
+
+
+class TerminalType(enum.StrEnum):
+    """Where the customer pays: KakaoPay shows a different flow to each."""
+
+    WEB = "web"  # PC browser: QR code or KakaoTalk message
+    WAP = "wap"  # mobile browser: opens the KakaoTalk payment page
+    APP = "app"  # the merchant's native app
+
+
+class NotSupported(KakaoPayError):
+    """The backend does not offer this operation."""
+
+
+# -- what the services layer sends ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    quantity: int
+    unit_price: int
+    reference: str = ""
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    reference: str
+    amount: int
+    currency: str
+    idempotency_key: str
+    return_url: str
+    notification_url: str
+    description: str = ""
+    items: tuple[LineItem, ...] = ()
+    customer: Customer = field(default_factory=Customer)
+    terminal_type: str = TerminalType.WEB
+    os_type: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentRef:
+    """Enough to find a payment at the provider, even if its creation timed out."""
+
+    reference: str
+    amount: int
+    currency: str
+    provider_payment_id: str = ""
+    provider_session_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    payment: PaymentRef
+    reference: str
+    amount: int
+    idempotency_key: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PreapprovalRequest:
+    reference: str
+    currency: str
+    idempotency_key: str
+    return_url: str
+    notification_url: str
+    description: str = ""
+    customer: Customer = field(default_factory=Customer)
+    max_amount: int | None = None
+    terminal_type: str = TerminalType.WEB
+
+
+@dataclass(frozen=True)
+class PreapprovalRef:
+    reference: str
+    provider_preapproval_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    preapproval: PreapprovalRef
+    reference: str
+    amount: int
+    currency: str
+    idempotency_key: str
+    notification_url: str
+    description: str = ""
+    customer: Customer = field(default_factory=Customer)
+
+
+# -- what a backend answers ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentSnapshot:
+    """What the provider says about one payment, from a pull or a notification.
+
+    ``status`` is one of ours (``PaymentStatus``) or ``None`` when the
+    provider's value is unknown; ``provider_status`` is always the raw value.
+    ``amount``/``currency`` are ``None`` when the provider did not say.
+    """
+
+    status: str | None
+    provider_status: str = ""
+    provider_payment_id: str = ""
+    provider_session_id: str = ""
+    reference: str = ""
+    amount: int | None = None
+    currency: str | None = None
+    refunded_amount: int | None = None
+    occurred_at: datetime | None = None
+    message: str = ""
+    raw: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundSnapshot:
+    status: str | None
+    provider_refund_id: str = ""
+    reference: str = ""
+    provider_payment_id: str = ""
+    payment_reference: str = ""
+    amount: int | None = None
+    currency: str | None = None
+    occurred_at: datetime | None = None
+    message: str = ""
+    raw: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreapprovalSnapshot:
+    status: str | None
+    provider_status: str = ""
+    provider_preapproval_id: str = ""
+    reference: str = ""
+    occurred_at: datetime | None = None
+    message: str = ""
+    raw: JSON = field(default_factory=dict)
+
+
+Snapshot = PaymentSnapshot | RefundSnapshot | PreapprovalSnapshot
+
+
+@dataclass(frozen=True)
+class RedirectInstruction:
+    """Send the customer to ``url``; ``snapshot`` holds the provider's ids."""
+
+    url: str
+    snapshot: PaymentSnapshot
+
+
+@dataclass(frozen=True)
+class PreapprovalRedirect:
+    url: str
+    snapshot: PreapprovalSnapshot
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    """A verified notification turned into normalized updates.
+
+    An empty ``updates`` means the event type is not one we act on; it is
+    stored as ignored and acknowledged.
+    """
+
+    event_id: str
+    event_type: str
+    updates: tuple[Snapshot, ...] = ()
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookAck:
+    status_code: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class WebhookOutcome(enum.StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+# -- the contract -------------------------------------------------------------
+
+
+class BaseBackend:
+    """Subclass this to add a provider.
+
+    Subclasses set ``capabilities``, ``required_options`` and implement the
+    methods below. Every outbound HTTP call must use a connect and a read
+    timeout and raise :class:`~django_kakaopay.exceptions.OutcomeUnknown` when
+    it cannot tell whether the provider acted.
+    """
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    required_options: ClassVar[tuple[str, ...]] = ()
+    # A sandbox backend moves no real money; checks are lighter for it.
+    is_sandbox_backend: ClassVar[bool] = False
+    # Names of headers that may be stored with an inbound notification.
+    # Everything else (Authorization, cookies, signatures) is dropped.
+    stored_webhook_headers: ClassVar[tuple[str, ...]] = (
+        "Content-Type",
+        "User-Agent",
+        "X-Forwarded-For",
+    )
+
+    def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
+        self.alias = alias
+        self.options = dict(options)
+
+    # configuration ---------------------------------------------------------
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        """Problems with ``options``, as sentences for a system check error."""
+        return [
+            f"the option {name!r} is required" for name in cls.required_options if not options.get(name)
+        ]
+
+    @property
+    def is_live(self) -> bool:
+        """Whether this backend moves real money (used by system checks)."""
+        return not self.is_sandbox_backend
+
+    def has_webhook_credentials(self) -> bool:
+        """Whether inbound notifications can be authenticated."""
+        return False
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    # one-time payments -----------------------------------------------------
+
+    def create_payment(self, request: PaymentRequest) -> RedirectInstruction:
+        raise NotImplementedError
+
+    def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
+        raise NotImplementedError
+
+    def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
+        raise NotSupported(f"{type(self).__name__} does not support refunds.")
+
+    # preapprovals ----------------------------------------------------------
+
+    def create_preapproval(self, request: PreapprovalRequest) -> PreapprovalRedirect:
+        raise NotSupported(f"{type(self).__name__} does not support preapprovals.")
+
+    def fetch_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        raise NotSupported(f"{type(self).__name__} does not support preapprovals.")
+
+    def charge_preapproval(self, request: ChargeRequest) -> PaymentSnapshot:
+        raise NotSupported(f"{type(self).__name__} does not support preapprovals.")
+
+    def cancel_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        raise NotSupported(f"{type(self).__name__} does not support preapprovals.")
+
+    # notifications ---------------------------------------------------------
+
+    def webhook_event_key(self, body: bytes) -> str:
+        """A key that is the same for every delivery of one event.
+
+        It is computed before authentication, so it is used only to find the
+        inbox row, never trusted. The default is a hash of the body, for
+        providers that send no event id.
+        """
+        return content_hash(body)
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
+    ) -> None:
+        """Raise ``WebhookAuthenticationError`` unless the notification is genuine."""
+        raise NotImplementedError
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
+        """Turn a verified body into updates; raise ``MalformedWebhook`` if unreadable."""
+        raise NotImplementedError
+
+    def acknowledge(self, outcome: WebhookOutcome) -> WebhookAck:
+        """The answer the provider expects for a handled notification."""
+        return WebhookAck(200, b"OK")
+
+    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        allowed = {name.lower() for name in self.stored_webhook_headers}
+        return {name: value for name, value in headers.items() if name.lower() in allowed}
+
+
+def content_hash(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()

@@ -1,0 +1,125 @@
+"""The ``KAKAOPAY`` setting, read lazily, and the per-process backend registry.
+
+Nothing here reads ``django.conf.settings`` at import time, so tests and
+projects may change ``KAKAOPAY`` with ``override_settings`` and see the
+change on the next call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .exceptions import BackendNotFound
+
+if TYPE_CHECKING:
+    from .backends.base import BaseBackend
+
+SANDBOX_BACKEND_PATH = "django_kakaopay.backends.sandbox.SandboxBackend"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "DEFAULT_BACKEND": "sandbox",
+    "BACKENDS": {"sandbox": {"BACKEND": SANDBOX_BACKEND_PATH, "OPTIONS": {}}},
+    # Absolute origin used to build return and notification URLs when no
+    # request is at hand (management commands, tasks): "https://shop.example".
+    "SITE_URL": "",
+    # Seconds between automatic refreshes of the "payment processing" page.
+    "PROCESSING_REFRESH_SECONDS": 3,
+}
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    alias: str
+    path: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def get_setting(name: str) -> Any:
+    user = getattr(settings, "KAKAOPAY", None) or {}
+    if not isinstance(user, Mapping):
+        raise ImproperlyConfigured("The KAKAOPAY setting must be a dict.")
+    return user.get(name, DEFAULT_SETTINGS[name])
+
+
+def backend_configs() -> dict[str, BackendConfig]:
+    raw = get_setting("BACKENDS")
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured('KAKAOPAY["BACKENDS"] must be a dict of aliases.')
+    configs = {}
+    for alias, entry in raw.items():
+        if not isinstance(entry, Mapping) or "BACKEND" not in entry:
+            raise ImproperlyConfigured(
+                f'KAKAOPAY["BACKENDS"][{alias!r}] must be a dict with a "BACKEND" dotted path.'
+            )
+        options = entry.get("OPTIONS") or {}
+        configs[str(alias)] = BackendConfig(str(alias), str(entry["BACKEND"]), dict(options))
+    return configs
+
+
+def default_backend_alias() -> str:
+    return str(get_setting("DEFAULT_BACKEND"))
+
+
+class BackendRegistry:
+    """Instantiates each configured alias once per process, thread-safely."""
+
+    def __init__(self) -> None:
+        self._instances: dict[str, BaseBackend] = {}
+        self._lock = threading.Lock()
+
+    def get(self, alias: str | None = None) -> BaseBackend:
+        alias = alias or default_backend_alias()
+        instance = self._instances.get(alias)
+        if instance is not None:
+            return instance
+        with self._lock:
+            instance = self._instances.get(alias)
+            if instance is None:
+                instance = self._build(alias)
+                self._instances[alias] = instance
+            return instance
+
+    def _build(self, alias: str) -> BaseBackend:
+        from .backends.base import BaseBackend
+
+        config = backend_configs().get(alias)
+        if config is None:
+            raise BackendNotFound(f"No KakaoPay backend is configured under the alias {alias!r}.")
+        try:
+            backend_class = import_string(config.path)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"KakaoPay backend {alias!r}: cannot import {config.path!r} ({exc})."
+            ) from exc
+        if not (isinstance(backend_class, type) and issubclass(backend_class, BaseBackend)):
+            raise ImproperlyConfigured(
+                f"KakaoPay backend {alias!r}: {config.path!r} is not a BaseBackend subclass."
+            )
+        return backend_class(alias=alias, options=config.options)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._instances.clear()
+
+
+backends = BackendRegistry()
+
+
+def get_backend(alias: str | None = None) -> BaseBackend:
+    """The backend instance for ``alias`` (the default backend when ``None``)."""
+    return backends.get(alias)
+
+
+@receiver(setting_changed)
+def _reset_backends(*, setting: str, **kwargs: object) -> None:
+    if setting == "KAKAOPAY":
+        backends.clear()

@@ -1,0 +1,425 @@
+"""Apply what a provider says (a pull or a notification) to our rows.
+
+Every function here locks the row, compares the provider's view with ours
+and hands any status change to :func:`.transitions.transition`. An update
+older than the newest one applied, a repeated one, or one that would move a
+status backwards changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot, Snapshot
+from ..models import ChangeSource, Payment, Preapproval, Refund
+from ..money import format_money
+from ..status import PaymentStatus, PreapprovalStatus, RefundStatus, can_transition
+from .transitions import transition
+
+logger = logging.getLogger("django_kakaopay")
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"  # the status changed
+    UPDATED = "updated"  # provider data refreshed, status unchanged
+    UNCHANGED = "unchanged"  # nothing new (a duplicate)
+    STALE = "stale"  # older than what we already applied
+    NOT_ALLOWED = "not_allowed"  # would move the status backwards
+    MISMATCH = "mismatch"  # amount or currency differ from ours: recorded, not applied
+    NOT_FOUND = "not_found"  # we have no such object
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcome: Outcome
+    obj: Payment | Refund | Preapproval | None = None
+    detail: str = ""
+
+
+def _is_stale(occurred_at: datetime | None, last: datetime | None) -> bool:
+    return occurred_at is not None and last is not None and occurred_at < last
+
+
+def _record_problem(obj: Payment | Refund | Preapproval, message: str) -> None:
+    logger.warning("%s %s: %s", type(obj).__name__, obj.pk, message)
+    obj.last_error = message
+    obj.needs_reconciliation = True
+    obj.save(update_fields=["last_error", "needs_reconciliation", "updated_at"])
+
+
+# payments -------------------------------------------------------------------
+
+
+def find_payment(backend: str, snapshot: PaymentSnapshot) -> Payment | None:
+    lookups = Q(pk__in=[])
+    if snapshot.provider_payment_id:
+        lookups |= Q(provider_payment_id=snapshot.provider_payment_id)
+    if snapshot.provider_session_id:
+        lookups |= Q(provider_session_id=snapshot.provider_session_id)
+    if snapshot.reference:
+        lookups |= Q(reference=snapshot.reference)
+    return Payment.objects.filter(lookups, backend=backend).first()
+
+
+def apply_payment_snapshot(
+    payment: Payment,
+    snapshot: PaymentSnapshot,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None = None,
+) -> ApplyResult:
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        result = _apply_payment_locked(locked, snapshot, source, evidence or {})
+    _copy_state(locked, payment)
+    return result
+
+
+def _copy_state(source: Any, target: Any) -> None:
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def _apply_payment_locked(
+    payment: Payment, snapshot: PaymentSnapshot, source: str, evidence: dict[str, Any]
+) -> ApplyResult:
+    mismatch = _money_mismatch(payment.amount, payment.currency, snapshot.amount, snapshot.currency)
+    if mismatch:
+        _record_problem(payment, mismatch)
+        return ApplyResult(Outcome.MISMATCH, payment, mismatch)
+    if _is_stale(snapshot.occurred_at, payment.provider_updated_at):
+        return ApplyResult(Outcome.STALE, payment)
+
+    changed_fields = _refresh_provider_fields(payment, snapshot)
+    if changed_fields:
+        payment.save(update_fields=[*changed_fields, "updated_at"])
+
+    target = snapshot.status
+    moved = False
+    evidence = {**evidence, "provider_status": snapshot.provider_status}
+    if target in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+        # Refund states are derived from the refund ledger; first make sure the
+        # payment counts as paid, then record refunds the provider knows of.
+        if payment.status != PaymentStatus.PAID and can_transition(
+            "payment", payment.status, PaymentStatus.PAID
+        ):
+            moved |= transition(
+                payment, PaymentStatus.PAID, source=source, evidence=evidence, paid_at=timezone.now()
+            )
+        provider_total = (
+            snapshot.refunded_amount if snapshot.refunded_amount is not None else payment.amount
+        )
+        moved |= _record_provider_refunds(payment, provider_total, source, evidence)
+    elif target is not None and target != payment.status:
+        extra = {"paid_at": timezone.now()} if target == PaymentStatus.PAID else {}
+        moved = transition(payment, target, source=source, evidence=evidence, **extra)
+        if not moved:
+            return ApplyResult(Outcome.NOT_ALLOWED, payment)
+    elif snapshot.refunded_amount:
+        moved = _record_provider_refunds(payment, snapshot.refunded_amount, source, evidence)
+
+    if moved:
+        return ApplyResult(Outcome.APPLIED, payment)
+    return ApplyResult(Outcome.UPDATED if changed_fields else Outcome.UNCHANGED, payment)
+
+
+def _refresh_provider_fields(payment: Payment, snapshot: PaymentSnapshot) -> list[str]:
+    changed = []
+    if snapshot.provider_payment_id and not payment.provider_payment_id:
+        payment.provider_payment_id = snapshot.provider_payment_id
+        changed.append("provider_payment_id")
+    if snapshot.provider_session_id and not payment.provider_session_id:
+        payment.provider_session_id = snapshot.provider_session_id
+        changed.append("provider_session_id")
+    if snapshot.provider_status and snapshot.provider_status != payment.provider_status:
+        payment.provider_status = snapshot.provider_status[:64]
+        changed.append("provider_status")
+    if snapshot.raw and snapshot.raw != payment.provider_payload:
+        payment.provider_payload = dict(snapshot.raw)
+        changed.append("provider_payload")
+    if snapshot.occurred_at and (
+        payment.provider_updated_at is None or snapshot.occurred_at > payment.provider_updated_at
+    ):
+        payment.provider_updated_at = snapshot.occurred_at
+        changed.append("provider_updated_at")
+    if snapshot.status is not None and payment.needs_reconciliation:
+        payment.needs_reconciliation = False
+        payment.last_error = ""
+        changed += ["needs_reconciliation", "last_error"]
+    return changed
+
+
+def _money_mismatch(
+    amount: int, currency: str, their_amount: int | None, their_currency: str | None
+) -> str:
+    if their_currency and their_currency.upper() != currency.upper():
+        return f"Currency mismatch: the provider reported {their_currency}, expected {currency}."
+    if their_amount is not None and their_amount != amount:
+        return (
+            f"Amount mismatch: the provider reported {format_money(their_amount, currency)}, "
+            f"expected {format_money(amount, currency)}."
+        )
+    return ""
+
+
+def _record_provider_refunds(
+    payment: Payment, provider_total: int, source: str, evidence: dict[str, Any]
+) -> bool:
+    """Bring the refund ledger up to the total the provider says it refunded.
+
+    Pending refunds, oldest first, are settled while the provider's total
+    covers them; only money still unaccounted for becomes a new
+    provider-initiated refund. So a pull that races a refund request cannot
+    count the same money twice.
+    """
+    provider_total = min(provider_total, payment.amount)
+    settled = payment.refunded_amount
+    moved = False
+    pending = payment.refunds.filter(status=RefundStatus.PENDING).order_by("created_at")
+    for refund in pending.select_for_update():
+        if settled + refund.amount > provider_total:
+            break
+        moved |= _settle_refund_locked(payment, refund, RefundStatus.SUCCEEDED, source, evidence)
+        settled = payment.refunded_amount
+    still_pending = (
+        payment.refunds.filter(status=RefundStatus.PENDING).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    missing = provider_total - settled - still_pending
+    if missing <= 0:
+        return moved
+    refund = Refund.objects.create(
+        payment=payment, amount=missing, origin=Refund.Origin.PROVIDER, reason="reported by provider"
+    )
+    return _settle_refund_locked(payment, refund, RefundStatus.SUCCEEDED, source, evidence) or moved
+
+
+# refunds --------------------------------------------------------------------
+
+
+def find_refund(backend: str, snapshot: RefundSnapshot) -> tuple[Payment | None, Refund | None]:
+    refund = None
+    lookups = Q(pk__in=[])
+    if snapshot.provider_refund_id:
+        lookups |= Q(provider_refund_id=snapshot.provider_refund_id)
+    if snapshot.reference:
+        lookups |= Q(reference=snapshot.reference)
+    refund = Refund.objects.filter(lookups, payment__backend=backend).select_related("payment").first()
+    if refund is not None:
+        return refund.payment, refund
+    payment = find_payment(
+        backend,
+        PaymentSnapshot(
+            status=None,
+            provider_payment_id=snapshot.provider_payment_id,
+            reference=snapshot.payment_reference,
+        ),
+    )
+    return payment, None
+
+
+def apply_refund_snapshot(
+    payment: Payment,
+    refund: Refund | None,
+    snapshot: RefundSnapshot,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None = None,
+) -> ApplyResult:
+    """Settle ``refund`` (or record a provider-initiated one when ``None``).
+
+    Locks the payment before the refund, the order every refund path uses.
+    """
+    evidence = evidence or {}
+    with transaction.atomic():
+        locked_payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if refund is None:
+            if snapshot.status != RefundStatus.SUCCEEDED or not snapshot.amount:
+                return ApplyResult(Outcome.NOT_FOUND, locked_payment)
+            if snapshot.amount > locked_payment.amount - locked_payment.refunded_amount:
+                message = (
+                    f"The provider reported a refund of "
+                    f"{format_money(snapshot.amount, locked_payment.currency)} that exceeds "
+                    f"what remains refundable."
+                )
+                _record_problem(locked_payment, message)
+                return ApplyResult(Outcome.MISMATCH, locked_payment, message)
+            refund = Refund.objects.create(
+                payment=locked_payment,
+                amount=snapshot.amount,
+                origin=Refund.Origin.PROVIDER,
+                provider_refund_id=snapshot.provider_refund_id,
+                reason="reported by provider",
+            )
+        locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if snapshot.amount is not None and snapshot.amount != locked_refund.amount:
+            message = (
+                f"Refund amount mismatch: the provider reported "
+                f"{format_money(snapshot.amount, locked_payment.currency)}, expected "
+                f"{format_money(locked_refund.amount, locked_payment.currency)}."
+            )
+            _record_problem(locked_refund, message)
+            return ApplyResult(Outcome.MISMATCH, locked_refund, message)
+        fields = []
+        if snapshot.provider_refund_id and not locked_refund.provider_refund_id:
+            locked_refund.provider_refund_id = snapshot.provider_refund_id
+            fields.append("provider_refund_id")
+        if snapshot.raw:
+            locked_refund.provider_payload = dict(snapshot.raw)
+            fields.append("provider_payload")
+        if snapshot.status is not None and locked_refund.needs_reconciliation:
+            locked_refund.needs_reconciliation = False
+            fields.append("needs_reconciliation")
+        if snapshot.message and snapshot.status == RefundStatus.FAILED:
+            locked_refund.last_error = snapshot.message
+            fields.append("last_error")
+        if fields:
+            locked_refund.save(update_fields=[*fields, "updated_at"])
+        if snapshot.status is None or snapshot.status == locked_refund.status:
+            outcome = Outcome.UPDATED if fields else Outcome.UNCHANGED
+            return ApplyResult(outcome, locked_refund)
+        moved = _settle_refund_locked(
+            locked_payment, locked_refund, snapshot.status, str(source), evidence
+        )
+    if refund is not None:
+        _copy_state(locked_refund, refund)
+    _copy_state(locked_payment, payment)
+    return ApplyResult(Outcome.APPLIED if moved else Outcome.NOT_ALLOWED, locked_refund)
+
+
+def _settle_refund_locked(
+    payment: Payment, refund: Refund, target: str, source: str, evidence: dict[str, Any]
+) -> bool:
+    """Move a refund (payment row already locked) and, on success, the payment."""
+    extra = {"succeeded_at": timezone.now()} if target == RefundStatus.SUCCEEDED else {}
+    if not transition(refund, target, source=source, evidence=evidence, **extra):
+        return False
+    if target != RefundStatus.SUCCEEDED:
+        return True
+    new_total = payment.refunded_amount + refund.amount
+    if new_total > payment.amount:
+        # The database constraint would refuse it anyway; say why instead.
+        raise ValueError(f"Refunds of payment {payment.pk} would exceed its amount.")
+    Payment.objects.filter(pk=payment.pk).update(refunded_amount=new_total)
+    payment.refunded_amount = new_total
+    payment_target = (
+        PaymentStatus.REFUNDED if new_total == payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    if payment_target != payment.status:
+        transition(
+            payment,
+            payment_target,
+            source=source,
+            evidence={**evidence, "refund": str(refund.pk)},
+        )
+    return True
+
+
+# preapprovals ---------------------------------------------------------------
+
+
+def find_preapproval(backend: str, snapshot: PreapprovalSnapshot) -> Preapproval | None:
+    lookups = Q(pk__in=[])
+    if snapshot.provider_preapproval_id:
+        lookups |= Q(provider_preapproval_id=snapshot.provider_preapproval_id)
+    if snapshot.reference:
+        lookups |= Q(reference=snapshot.reference)
+    return Preapproval.objects.filter(lookups, backend=backend).first()
+
+
+def apply_preapproval_snapshot(
+    preapproval: Preapproval,
+    snapshot: PreapprovalSnapshot,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None = None,
+) -> ApplyResult:
+    with transaction.atomic():
+        locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
+        if _is_stale(snapshot.occurred_at, locked.provider_updated_at):
+            return ApplyResult(Outcome.STALE, locked)
+        fields = []
+        if snapshot.provider_preapproval_id and not locked.provider_preapproval_id:
+            locked.provider_preapproval_id = snapshot.provider_preapproval_id
+            fields.append("provider_preapproval_id")
+        if snapshot.provider_status and snapshot.provider_status != locked.provider_status:
+            locked.provider_status = snapshot.provider_status[:64]
+            fields.append("provider_status")
+        if snapshot.raw and snapshot.raw != locked.provider_payload:
+            locked.provider_payload = dict(snapshot.raw)
+            fields.append("provider_payload")
+        if snapshot.occurred_at and (
+            locked.provider_updated_at is None or snapshot.occurred_at > locked.provider_updated_at
+        ):
+            locked.provider_updated_at = snapshot.occurred_at
+            fields.append("provider_updated_at")
+        if snapshot.status is not None and locked.needs_reconciliation:
+            locked.needs_reconciliation = False
+            locked.last_error = ""
+            fields += ["needs_reconciliation", "last_error"]
+        if fields:
+            locked.save(update_fields=[*fields, "updated_at"])
+        target = snapshot.status
+        outcome = Outcome.UPDATED if fields else Outcome.UNCHANGED
+        if target is not None and target != locked.status:
+            extra: dict[str, Any] = {}
+            if target == PreapprovalStatus.ACTIVE:
+                extra["activated_at"] = timezone.now()
+            elif target == PreapprovalStatus.CANCELED:
+                extra["canceled_at"] = timezone.now()
+            evidence = {**(evidence or {}), "provider_status": snapshot.provider_status}
+            if transition(locked, target, source=source, evidence=evidence, **extra):
+                outcome = Outcome.APPLIED
+            else:
+                outcome = Outcome.NOT_ALLOWED
+    _copy_state(locked, preapproval)
+    return ApplyResult(outcome, preapproval)
+
+
+# dispatch -------------------------------------------------------------------
+
+
+def apply_update(
+    backend: str,
+    snapshot: Snapshot,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None = None,
+) -> ApplyResult:
+    """Find the object a provider update is about and apply it."""
+    if isinstance(snapshot, PaymentSnapshot):
+        payment = find_payment(backend, snapshot)
+        if payment is None:
+            return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
+        return apply_payment_snapshot(payment, snapshot, source=source, evidence=evidence)
+    if isinstance(snapshot, RefundSnapshot):
+        owner, refund = find_refund(backend, snapshot)
+        if owner is None:
+            return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
+        return apply_refund_snapshot(owner, refund, snapshot, source=source, evidence=evidence)
+    preapproval = find_preapproval(backend, snapshot)
+    if preapproval is None:
+        return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
+    return apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence=evidence)
+
+
+def _describe(snapshot: Snapshot) -> str:
+    ids = [
+        value
+        for value in (
+            getattr(snapshot, "reference", ""),
+            getattr(snapshot, "provider_payment_id", ""),
+            getattr(snapshot, "provider_refund_id", ""),
+            getattr(snapshot, "provider_preapproval_id", ""),
+        )
+        if value
+    ]
+    return f"No {type(snapshot).__name__.removesuffix('Snapshot').lower()} matches {', '.join(ids) or 'the update'}."

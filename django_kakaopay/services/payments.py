@@ -1,0 +1,302 @@
+"""Starting, pulling and refunding one-time payments."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+from django.http import HttpRequest
+
+from ..backends.base import (
+    Capability,
+    Customer,
+    LineItem,
+    PaymentRequest,
+    RefundRequest,
+    TerminalType,
+)
+from ..conf import default_backend_alias, get_backend
+from ..exceptions import (
+    InvalidPaymentRequest,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderRejected,
+    RefundNotAllowed,
+)
+from ..models import ChangeSource, Payment, Refund
+from ..money import CurrencyError, normalize_currency, validate_amount
+from ..status import PaymentStatus, RefundStatus
+from ..terminal import terminal_type_for_request
+from .apply import ApplyResult, apply_payment_snapshot, apply_refund_snapshot
+from .transitions import transition
+from .urls import notification_url, return_url
+
+logger = logging.getLogger("django_kakaopay")
+
+ItemInput = LineItem | Mapping[str, Any]
+
+
+def new_reference(prefix: str = "KP") -> str:
+    return f"{prefix}-{secrets.token_hex(8).upper()}"
+
+
+def _items(items: Iterable[ItemInput]) -> list[dict[str, Any]]:
+    rows = []
+    for item in items:
+        if isinstance(item, LineItem):
+            item = {
+                "name": item.name,
+                "quantity": item.quantity,
+                "unit_price": item.unit_price,
+                "reference": item.reference,
+            }
+        try:
+            row = {
+                "name": str(item["name"]),
+                "quantity": int(item.get("quantity", 1)),
+                "unit_price": validate_amount(item["unit_price"]),
+                "reference": str(item.get("reference", "")),
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidPaymentRequest(f"Invalid order item {item!r}: {exc}") from exc
+        if row["quantity"] <= 0:
+            raise InvalidPaymentRequest(f"Invalid order item {item!r}: quantity must be positive")
+        rows.append(row)
+    return rows
+
+
+def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
+    if customer is None:
+        return Customer()
+    if isinstance(customer, Customer):
+        return customer
+    return Customer(**{key: str(value) for key, value in customer.items()})
+
+
+def create_payment(
+    *,
+    amount: int,
+    currency: str = "KRW",
+    reference: str | None = None,
+    description: str = "",
+    items: Iterable[ItemInput] = (),
+    customer: Customer | Mapping[str, str] | None = None,
+    success_url: str = "",
+    failure_url: str = "",
+    backend: str | None = None,
+    user: AbstractBaseUser | None = None,
+    terminal_type: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Payment:
+    """Record a payment in status ``created``; nothing is sent to the provider yet.
+
+    Send the customer to ``payment.get_checkout_url()`` (or call
+    :func:`start_payment`) to redirect them to KakaoPay.
+    """
+    try:
+        amount = validate_amount(amount)
+        currency = normalize_currency(currency)
+    except (ValueError, CurrencyError) as exc:
+        raise InvalidPaymentRequest(str(exc)) from exc
+    rows = _items(items)
+    if rows and sum(row["quantity"] * row["unit_price"] for row in rows) != amount:
+        raise InvalidPaymentRequest("The order items do not add up to the payment amount.")
+    if terminal_type and terminal_type not in TerminalType.__members__.values():
+        raise InvalidPaymentRequest(f"Unknown terminal type {terminal_type!r}.")
+    alias = backend or default_backend_alias()
+    get_backend(alias)  # fail now, not at checkout, if the alias is wrong
+    person = _customer(customer)
+    return Payment.objects.create(
+        reference=reference or new_reference(),
+        amount=amount,
+        currency=currency,
+        description=description[:255],
+        items=rows,
+        customer_name=person.name,
+        customer_email=person.email,
+        customer_phone=person.phone,
+        success_url=success_url,
+        failure_url=failure_url,
+        backend=alias,
+        user=user if user is not None and user.is_authenticated else None,
+        terminal_type=terminal_type or "",
+        metadata=dict(metadata or {}),
+    )
+
+
+def start_payment(
+    payment: Payment,
+    *,
+    request: HttpRequest | None = None,
+    source: ChangeSource | str = ChangeSource.CHECKOUT,
+) -> Payment:
+    """Ask the provider to create the payment and store where to send the customer.
+
+    Safe to call again: a payment already started is returned unchanged, and
+    a retry after an unknown outcome reuses the stored idempotency key, so the
+    provider never creates it twice. No database transaction is held while the
+    provider is called.
+    """
+    if payment.status != PaymentStatus.CREATED:
+        return payment
+    backend = get_backend(payment.backend)
+    terminal = payment.terminal_type or (
+        terminal_type_for_request(request) if request is not None else TerminalType.WEB
+    )
+    provider_request = PaymentRequest(
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        return_url=return_url(payment.return_token, request),
+        notification_url=notification_url(payment.backend, request),
+        description=payment.description,
+        items=payment.line_items(),
+        customer=payment.customer(),
+        terminal_type=terminal,
+    )
+    try:
+        instruction = backend.create_payment(provider_request)
+    except ProviderRejected as exc:
+        _fail_start(payment, exc, source)
+        return payment
+    except OutcomeUnknown as exc:
+        _mark_unknown(payment, exc)
+        return payment
+    except ProviderError as exc:
+        _record_error(payment, exc)
+        raise
+    Payment.objects.filter(pk=payment.pk).update(
+        redirect_url=instruction.url, terminal_type=terminal
+    )
+    payment.redirect_url = instruction.url
+    payment.terminal_type = terminal
+    snapshot = instruction.snapshot
+    if snapshot.status is None:
+        snapshot = replace(snapshot, status=PaymentStatus.PENDING)
+    apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "create"})
+    return payment
+
+
+def _error_evidence(exc: ProviderError) -> dict[str, Any]:
+    return {
+        "error": str(exc),
+        "status_code": exc.status_code,
+        "request_id": exc.request_id,
+        "codes": list(exc.codes),
+    }
+
+
+def _fail_start(payment: Payment, exc: ProviderError, source: ChangeSource | str) -> None:
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        locked.last_error = str(exc)
+        locked.save(update_fields=["last_error", "updated_at"])
+        transition(locked, PaymentStatus.FAILED, source=source, evidence=_error_evidence(exc))
+    payment.refresh_from_db()
+
+
+def _mark_unknown(obj: Payment | Refund, exc: ProviderError) -> None:
+    logger.warning("Outcome unknown for %s %s: %s", type(obj).__name__, obj.pk, exc)
+    type(obj)._default_manager.filter(pk=obj.pk).update(
+        needs_reconciliation=True, last_error=str(exc)
+    )
+    obj.needs_reconciliation = True
+    obj.last_error = str(exc)
+
+
+def _record_error(obj: Payment | Refund, exc: ProviderError) -> None:
+    type(obj)._default_manager.filter(pk=obj.pk).update(last_error=str(exc))
+    obj.last_error = str(exc)
+
+
+def sync_payment(
+    payment: Payment, *, source: ChangeSource | str = ChangeSource.SYNC
+) -> ApplyResult | None:
+    """Pull the provider's true state of ``payment`` and apply it.
+
+    Returns ``None`` when there was nothing to ask or the provider could not
+    answer; the payment is then unchanged and the error is kept in
+    ``last_error``.
+    """
+    started = payment.provider_payment_id or payment.provider_session_id
+    if payment.status == PaymentStatus.CREATED and not (started or payment.needs_reconciliation):
+        return None
+    backend = get_backend(payment.backend)
+    try:
+        snapshot = backend.fetch_payment(payment.as_ref())
+    except ProviderError as exc:
+        logger.info("Could not pull payment %s: %s", payment.pk, exc)
+        _record_error(payment, exc)
+        return None
+    return apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "pull"})
+
+
+def request_refund(
+    payment: Payment,
+    amount: int | None = None,
+    *,
+    reason: str = "",
+    source: ChangeSource | str = ChangeSource.ADMIN,
+) -> Refund:
+    """Refund ``amount`` (everything still refundable when ``None``).
+
+    The refund row, with its idempotency key, is committed before the
+    provider is called; the answer (or a later notification) settles it.
+    """
+    backend = get_backend(payment.backend)
+    if not backend.supports(Capability.REFUNDS):
+        raise RefundNotAllowed("This payment's backend does not support refunds.")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if not locked.is_paid:
+            raise RefundNotAllowed("Only a paid payment can be refunded.")
+        pending = (
+            locked.refunds.filter(status=RefundStatus.PENDING).aggregate(total=Sum("amount"))[
+                "total"
+            ]
+            or 0
+        )
+        available = locked.amount - locked.refunded_amount - pending
+        if amount is None:
+            amount = available
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise RefundNotAllowed("A refund amount must be a positive whole number.")
+        if amount > available:
+            raise RefundNotAllowed("The refund exceeds what remains refundable.")
+        if amount < locked.amount and not backend.supports(Capability.PARTIAL_REFUNDS):
+            raise RefundNotAllowed("This payment's backend does not support partial refunds.")
+        refund = Refund.objects.create(payment=locked, amount=amount, reason=reason[:255])
+    provider_request = RefundRequest(
+        payment=locked.as_ref(),
+        reference=refund.reference,
+        amount=amount,
+        idempotency_key=refund.idempotency_key,
+        reason=reason,
+    )
+    try:
+        snapshot = backend.refund_payment(provider_request)
+    except ProviderRejected as exc:
+        with transaction.atomic():
+            Payment.objects.select_for_update().get(pk=payment.pk)
+            locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
+            Refund.objects.filter(pk=refund.pk).update(last_error=str(exc))
+            transition(
+                locked_refund, RefundStatus.FAILED, source=source, evidence=_error_evidence(exc)
+            )
+        refund.refresh_from_db()
+        return refund
+    except ProviderError as exc:
+        _mark_unknown(refund, exc)
+        return refund
+    apply_refund_snapshot(payment, refund, snapshot, source=source, evidence={"step": "refund"})
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    return refund
+

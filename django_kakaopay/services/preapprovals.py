@@ -1,0 +1,253 @@
+"""Auto-debit agreements (preapprovals) and the charges made against them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from ..backends.base import (
+    Capability,
+    ChargeRequest,
+    Customer,
+    PreapprovalRequest,
+    TerminalType,
+)
+from ..conf import default_backend_alias, get_backend
+from ..exceptions import (
+    InvalidPaymentRequest,
+    OutcomeUnknown,
+    PreapprovalNotActive,
+    ProviderError,
+    ProviderRejected,
+)
+from ..models import ChangeSource, Payment, Preapproval
+from ..money import CurrencyError, normalize_currency, validate_amount
+from ..status import PaymentStatus, PreapprovalStatus
+from ..terminal import terminal_type_for_request
+from .apply import ApplyResult, apply_payment_snapshot, apply_preapproval_snapshot
+from .payments import _customer, _error_evidence, _fail_start, new_reference
+from .transitions import transition
+from .urls import notification_url, return_url
+
+logger = logging.getLogger("django_kakaopay")
+
+
+def create_preapproval(
+    *,
+    currency: str = "KRW",
+    reference: str | None = None,
+    description: str = "",
+    customer: Customer | Mapping[str, str] | None = None,
+    max_amount: int | None = None,
+    success_url: str = "",
+    failure_url: str = "",
+    backend: str | None = None,
+    user: AbstractBaseUser | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Preapproval:
+    """Record an auto-debit agreement in status ``created``."""
+    try:
+        currency = normalize_currency(currency)
+        if max_amount is not None:
+            max_amount = validate_amount(max_amount)
+    except (ValueError, CurrencyError) as exc:
+        raise InvalidPaymentRequest(str(exc)) from exc
+    alias = backend or default_backend_alias()
+    if not get_backend(alias).supports(Capability.PREAPPROVALS):
+        raise InvalidPaymentRequest(f"The backend {alias!r} does not support preapprovals.")
+    person = _customer(customer)
+    return Preapproval.objects.create(
+        reference=reference or new_reference("KPA"),
+        currency=currency,
+        description=description[:255],
+        customer_name=person.name,
+        customer_email=person.email,
+        customer_phone=person.phone,
+        max_amount=max_amount,
+        success_url=success_url,
+        failure_url=failure_url,
+        backend=alias,
+        user=user if user is not None and user.is_authenticated else None,
+        metadata=dict(metadata or {}),
+    )
+
+
+def start_preapproval(
+    preapproval: Preapproval,
+    *,
+    request: HttpRequest | None = None,
+    source: ChangeSource | str = ChangeSource.CHECKOUT,
+) -> Preapproval:
+    """Create the agreement at the provider; the customer then confirms it there."""
+    if preapproval.status != PreapprovalStatus.CREATED:
+        return preapproval
+    backend = get_backend(preapproval.backend)
+    provider_request = PreapprovalRequest(
+        reference=preapproval.reference,
+        currency=preapproval.currency,
+        idempotency_key=preapproval.idempotency_key,
+        return_url=return_url(preapproval.return_token, request),
+        notification_url=notification_url(preapproval.backend, request),
+        description=preapproval.description,
+        customer=preapproval.customer(),
+        max_amount=preapproval.max_amount,
+        terminal_type=(
+            terminal_type_for_request(request) if request is not None else TerminalType.WEB
+        ),
+    )
+    try:
+        instruction = backend.create_preapproval(provider_request)
+    except ProviderRejected as exc:
+        with transaction.atomic():
+            locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
+            Preapproval.objects.filter(pk=locked.pk).update(last_error=str(exc))
+            transition(locked, PreapprovalStatus.FAILED, source=source, evidence=_error_evidence(exc))
+        preapproval.refresh_from_db()
+        return preapproval
+    except OutcomeUnknown as exc:
+        Preapproval.objects.filter(pk=preapproval.pk).update(
+            needs_reconciliation=True, last_error=str(exc)
+        )
+        preapproval.refresh_from_db()
+        return preapproval
+    except ProviderError as exc:
+        Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
+        raise
+    Preapproval.objects.filter(pk=preapproval.pk).update(redirect_url=instruction.url)
+    preapproval.redirect_url = instruction.url
+    snapshot = instruction.snapshot
+    if snapshot.status is None:
+        snapshot = replace(snapshot, status=PreapprovalStatus.PENDING)
+    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "create"})
+    return preapproval
+
+
+def sync_preapproval(
+    preapproval: Preapproval, *, source: ChangeSource | str = ChangeSource.SYNC
+) -> ApplyResult | None:
+    """Pull the provider's state of the agreement and apply it."""
+    if preapproval.status == PreapprovalStatus.CREATED and not (
+        preapproval.provider_preapproval_id or preapproval.needs_reconciliation
+    ):
+        return None
+    backend = get_backend(preapproval.backend)
+    try:
+        snapshot = backend.fetch_preapproval(preapproval.as_ref())
+    except ProviderError as exc:
+        logger.info("Could not pull preapproval %s: %s", preapproval.pk, exc)
+        Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
+        return None
+    return apply_preapproval_snapshot(
+        preapproval, snapshot, source=source, evidence={"step": "pull"}
+    )
+
+
+def charge_preapproval(
+    preapproval: Preapproval,
+    *,
+    amount: int,
+    billing_period: str,
+    description: str = "",
+    reference: str | None = None,
+    source: ChangeSource | str = ChangeSource.COMMAND,
+) -> Payment:
+    """Charge an active agreement once for ``billing_period`` (e.g. ``"2026-11"``).
+
+    Calling it again for the same period returns the same payment and never
+    charges twice: the (preapproval, period) pair is unique in the database
+    and the provider call reuses the payment's idempotency key.
+    """
+    if not billing_period:
+        raise InvalidPaymentRequest("A billing period key is required, e.g. '2026-11'.")
+    try:
+        amount = validate_amount(amount)
+    except ValueError as exc:
+        raise InvalidPaymentRequest(str(exc)) from exc
+    with transaction.atomic():
+        locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
+        existing = Payment.objects.filter(preapproval=locked, billing_period=billing_period).first()
+        if existing is None:
+            if locked.status != PreapprovalStatus.ACTIVE:
+                raise PreapprovalNotActive(
+                    f"Preapproval {locked.reference} is {locked.status}, not active."
+                )
+            if locked.max_amount is not None and amount > locked.max_amount:
+                raise InvalidPaymentRequest("The charge exceeds the agreed maximum amount.")
+            try:
+                with transaction.atomic():
+                    existing = Payment.objects.create(
+                        reference=reference or f"{locked.reference}-{billing_period}",
+                        amount=amount,
+                        currency=locked.currency,
+                        description=(description or locked.description)[:255],
+                        customer_name=locked.customer_name,
+                        customer_email=locked.customer_email,
+                        customer_phone=locked.customer_phone,
+                        backend=locked.backend,
+                        user=locked.user,
+                        preapproval=locked,
+                        billing_period=billing_period,
+                    )
+            except IntegrityError as exc:
+                raise InvalidPaymentRequest(
+                    f"A payment with reference {reference!r} already exists."
+                ) from exc
+    payment = existing
+    if payment.status != PaymentStatus.CREATED:
+        return payment
+    if payment.amount != amount:
+        raise InvalidPaymentRequest(
+            f"Period {billing_period} was already charged with a different amount."
+        )
+    backend = get_backend(payment.backend)
+    charge = ChargeRequest(
+        preapproval=preapproval.as_ref(),
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        notification_url=notification_url(payment.backend, None)
+        if _site_url_configured()
+        else "",
+        description=payment.description,
+        customer=payment.customer(),
+    )
+    try:
+        snapshot = backend.charge_preapproval(charge)
+    except ProviderRejected as exc:
+        _fail_start(payment, exc, source)
+        return payment
+    except ProviderError as exc:
+        Payment.objects.filter(pk=payment.pk).update(needs_reconciliation=True, last_error=str(exc))
+        payment.refresh_from_db()
+        return payment
+    if snapshot.status is None:
+        snapshot = replace(snapshot, status=PaymentStatus.PENDING)
+    apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "charge"})
+    return payment
+
+
+def _site_url_configured() -> bool:
+    from ..conf import get_setting
+
+    return bool(get_setting("SITE_URL"))
+
+
+def cancel_preapproval(
+    preapproval: Preapproval, *, source: ChangeSource | str = ChangeSource.ADMIN
+) -> Preapproval:
+    """End the agreement at the provider; no further charges are possible."""
+    if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
+        return preapproval
+    backend = get_backend(preapproval.backend)
+    snapshot = backend.cancel_preapproval(preapproval.as_ref())
+    if snapshot.status is None:
+        snapshot = replace(snapshot, status=PreapprovalStatus.CANCELED)
+    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "cancel"})
+    return preapproval

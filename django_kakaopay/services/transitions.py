@@ -1,0 +1,108 @@
+"""The one place where a status changes.
+
+``transition`` is called with the row already locked (``select_for_update``
+inside ``transaction.atomic``). It checks the rule in :mod:`..status`, writes
+with compare-and-set so that only one writer can win even without row locks,
+appends to the transition log and queues the signals for after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from .. import signals
+from ..models import ChangeSource, Payment, Preapproval, Refund, StatusTransition
+from ..status import (
+    UNSUCCESSFUL_STATUSES,
+    ObjectKind,
+    PaymentStatus,
+    PreapprovalStatus,
+    RefundStatus,
+    can_transition,
+)
+
+Tracked = Payment | Refund | Preapproval
+
+
+def kind_of(obj: Model) -> ObjectKind:
+    if isinstance(obj, Payment):
+        return "payment"
+    if isinstance(obj, Refund):
+        return "refund"
+    if isinstance(obj, Preapproval):
+        return "preapproval"
+    raise TypeError(f"{type(obj).__name__} has no status rules")
+
+
+def transition(
+    obj: Tracked,
+    target: str,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move ``obj`` to ``target`` if the rules allow it. Returns whether it moved.
+
+    ``fields`` are written in the same UPDATE (timestamps such as ``paid_at``).
+    """
+    kind = kind_of(obj)
+    old = obj.status
+    if not can_transition(kind, old, target):
+        return False
+    now = timezone.now()
+    changed = (
+        type(obj)
+        ._default_manager.filter(pk=obj.pk, status=old)
+        .update(status=target, updated_at=now, **fields)
+    )
+    if changed != 1:
+        return False
+    obj.status = target
+    obj.updated_at = now
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    StatusTransition.objects.create(
+        **{kind: obj},
+        from_status=old,
+        to_status=target,
+        source=str(source),
+        evidence=evidence or {},
+    )
+    transaction.on_commit(_signal_sender(obj, old, target, str(source)))
+    return True
+
+
+def _signal_sender(obj: Tracked, old: str, new: str, source: str) -> Callable[[], None]:
+    def send() -> None:
+        sender = type(obj)
+        common = {"instance": obj, "old_status": old, "new_status": new, "source": source}
+        signals.status_changed.send(sender=sender, **common)
+        if isinstance(obj, Payment):
+            if new == PaymentStatus.PAID:
+                signals.payment_paid.send(sender=sender, **common)
+            elif new in UNSUCCESSFUL_STATUSES:
+                signals.payment_failed.send(sender=sender, **common)
+        elif isinstance(obj, Refund):
+            if new == RefundStatus.SUCCEEDED:
+                signals.payment_refunded.send(
+                    sender=Payment,
+                    instance=obj.payment,
+                    refund=obj,
+                    amount=obj.amount,
+                    old_status=old,
+                    new_status=new,
+                    source=source,
+                )
+        elif isinstance(obj, Preapproval):
+            if new == PreapprovalStatus.ACTIVE:
+                signals.preapproval_activated.send(sender=sender, **common)
+            elif new == PreapprovalStatus.CANCELED:
+                signals.preapproval_canceled.send(sender=sender, **common)
+
+    return send

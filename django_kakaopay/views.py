@@ -1,0 +1,155 @@
+"""Customer-facing views: checkout, return and the provider notification endpoint.
+
+None of them changes a status or calls a backend directly: they call
+:mod:`django_kakaopay.services`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .conf import get_setting
+from .exceptions import BackendNotFound, KakaoPayError
+from .models import Payment, Preapproval
+from .status import (
+    OPEN_PAYMENT_STATUSES,
+    OPEN_PREAPPROVAL_STATUSES,
+    PAID_STATUSES,
+    PreapprovalStatus,
+)
+
+logger = logging.getLogger("django_kakaopay")
+
+
+def _start_failed(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponse:
+    return render(
+        request,
+        "django_kakaopay/error.html",
+        {"object": obj, "message": _("KakaoPay is not available right now. Please try again.")},
+        status=502,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@transaction.non_atomic_requests
+def checkout(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Start the payment at the provider and send the customer there.
+
+    Reloading is harmless: a started payment redirects to the same page, a
+    finished one goes to its result.
+    """
+    payment = get_object_or_404(Payment, return_token=token)
+    if payment.status in OPEN_PAYMENT_STATUSES and not payment.redirect_url:
+        try:
+            services.start_payment(payment, request=request)
+        except KakaoPayError:
+            logger.exception("Could not start payment %s", payment.pk)
+            return _start_failed(request, payment)
+    if payment.status in OPEN_PAYMENT_STATUSES and payment.redirect_url:
+        return redirect(payment.redirect_url)
+    if payment.status in OPEN_PAYMENT_STATUSES:
+        return _start_failed(request, payment)
+    return redirect("kakaopay:return", token=payment.return_token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@transaction.non_atomic_requests
+def preapproval_checkout(request: HttpRequest, token: str) -> HttpResponseBase:
+    preapproval = get_object_or_404(Preapproval, return_token=token)
+    if preapproval.status in OPEN_PREAPPROVAL_STATUSES and not preapproval.redirect_url:
+        try:
+            services.start_preapproval(preapproval, request=request)
+        except KakaoPayError:
+            logger.exception("Could not start preapproval %s", preapproval.pk)
+            return _start_failed(request, preapproval)
+    if preapproval.status in OPEN_PREAPPROVAL_STATUSES and preapproval.redirect_url:
+        return redirect(preapproval.redirect_url)
+    if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
+        return _start_failed(request, preapproval)
+    return redirect("kakaopay:return", token=preapproval.return_token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@transaction.non_atomic_requests
+def return_view(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Where the provider sends the customer back.
+
+    The query string and form data are ignored on purpose: anyone can forge
+    them. The provider's real state is pulled, then the customer is sent on.
+    """
+    payment = Payment.objects.filter(return_token=token).first()
+    if payment is not None:
+        return _payment_outcome(request, payment)
+    preapproval = Preapproval.objects.filter(return_token=token).first()
+    if preapproval is not None:
+        return _preapproval_outcome(request, preapproval)
+    raise Http404(_("No payment matches this link."))
+
+
+def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase:
+    if payment.status in OPEN_PAYMENT_STATUSES:
+        services.sync_payment(payment, source="return")
+    if payment.status in PAID_STATUSES:
+        if payment.success_url:
+            return redirect(payment.success_url)
+        return render(request, "django_kakaopay/result.html", {"object": payment, "ok": True})
+    if payment.status in OPEN_PAYMENT_STATUSES:
+        return _processing(request, payment)
+    if payment.failure_url:
+        return redirect(payment.failure_url)
+    return render(request, "django_kakaopay/result.html", {"object": payment, "ok": False})
+
+
+def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> HttpResponseBase:
+    if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
+        services.sync_preapproval(preapproval, source="return")
+    if preapproval.status == PreapprovalStatus.ACTIVE:
+        if preapproval.success_url:
+            return redirect(preapproval.success_url)
+        return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": True})
+    if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
+        return _processing(request, preapproval)
+    if preapproval.failure_url:
+        return redirect(preapproval.failure_url)
+    return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": False})
+
+
+def _processing(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponse:
+    seconds = int(get_setting("PROCESSING_REFRESH_SECONDS"))
+    response = render(
+        request,
+        "django_kakaopay/processing.html",
+        {"object": obj, "refresh_seconds": seconds},
+        status=202,
+    )
+    response["Refresh"] = str(seconds)
+    return response
+
+
+@csrf_exempt
+@require_POST
+@transaction.non_atomic_requests
+def webhook(request: HttpRequest, alias: str) -> HttpResponse:
+    """The notification endpoint of one backend alias: ``webhooks/<alias>/``."""
+    try:
+        result = services.receive_webhook(
+            alias,
+            request.body,
+            dict(request.headers),
+            request.META.get("REMOTE_ADDR"),
+        )
+    except BackendNotFound as exc:
+        raise Http404(str(exc)) from exc
+    return HttpResponse(result.body, status=result.status_code, content_type=result.content_type)

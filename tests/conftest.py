@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from django_kakaopay import signals
+from django_kakaopay.conf import backends
+
+
+@dataclass
+class SignalRecorder:
+    """Records every business signal sent during a test."""
+
+    events: list[tuple[str, Any, str, str, str]] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [name for name, *_ in self.events]
+
+    def of(self, name: str) -> list[tuple[str, Any, str, str, str]]:
+        return [event for event in self.events if event[0] == name]
+
+
+SIGNAL_NAMES = (
+    "status_changed",
+    "payment_paid",
+    "payment_failed",
+    "payment_refunded",
+    "preapproval_activated",
+    "preapproval_canceled",
+)
+
+
+@pytest.fixture
+def signal_log() -> Iterator[SignalRecorder]:
+    recorder = SignalRecorder()
+    receivers = []
+    for name in SIGNAL_NAMES:
+
+        def receiver(sender: Any, name: str = name, **kwargs: Any) -> None:
+            recorder.events.append(
+                (
+                    name,
+                    kwargs["instance"],
+                    kwargs.get("old_status", ""),
+                    kwargs.get("new_status", ""),
+                    kwargs.get("source", ""),
+                )
+            )
+
+        getattr(signals, name).connect(receiver, weak=False)
+        receivers.append((name, receiver))
+    yield recorder
+    for name, receiver in receivers:
+        getattr(signals, name).disconnect(receiver)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backends() -> Iterator[None]:
+    backends.clear()
+    yield
+    backends.clear()
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
