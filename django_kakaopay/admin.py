@@ -202,7 +202,15 @@ class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(StatusTransition)
 class StatusTransitionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "payment", "refund", "preapproval", "from_status", "to_status", "source")
+    list_display = (
+        "created_at",
+        "payment",
+        "refund",
+        "preapproval",
+        "from_status",
+        "to_status",
+        "source",
+    )
     list_filter = ("source", "to_status")
     list_select_related = ("payment", "refund", "preapproval")
     search_fields = ("payment__reference", "preapproval__reference", "refund__reference")

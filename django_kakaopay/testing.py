@@ -103,7 +103,7 @@ class BackendConformance:
 
     def test_secret_headers_are_never_stored(self) -> None:
         backend = self.make_backend()
-        body, headers = self.signed_notification(backend)
+        _body, headers = self.signed_notification(backend)
         noisy = {**headers, **{name: "secret-value" for name in SECRET_HEADERS}}
         stored = backend.redact_headers(noisy)
         lowered = {name.lower() for name in stored}
@@ -134,7 +134,7 @@ class BackendConformance:
 
     def test_unsigned_notification_is_rejected(self) -> None:
         backend = self.make_backend()
-        body, headers = self.signed_notification(backend)
+        body, _headers = self.signed_notification(backend)
         with _raises(WebhookAuthenticationError):
             backend.verify_webhook(body, {"Content-Type": "application/json"}, "127.0.0.1")
 
@@ -199,7 +199,8 @@ class BackendConformance:
         if isinstance(snapshot, PaymentSnapshot):
             allowed = tuple(PaymentStatus.values)
             if snapshot.amount is not None:
-                assert isinstance(snapshot.amount, int) and not isinstance(snapshot.amount, bool)
+                assert isinstance(snapshot.amount, int)
+                assert not isinstance(snapshot.amount, bool)
         elif isinstance(snapshot, RefundSnapshot):
             allowed = tuple(RefundStatus.values)
         elif isinstance(snapshot, PreapprovalSnapshot):

@@ -258,7 +258,9 @@ class BaseBackend:
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         """Problems with ``options``, as sentences for a system check error."""
         return [
-            f"the option {name!r} is required" for name in cls.required_options if not options.get(name)
+            f"the option {name!r} is required"
+            for name in cls.required_options
+            if not options.get(name)
         ]
 
     @property

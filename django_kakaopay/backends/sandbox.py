@@ -97,7 +97,9 @@ class SandboxBackend(BaseBackend):
             problems.append(f"NOTIFICATIONS must be one of {', '.join(MODES)}, not {mode!r}")
         transport = options.get("NOTIFICATION_TRANSPORT", "inprocess")
         if transport not in ("inprocess", "http"):
-            problems.append(f"NOTIFICATION_TRANSPORT must be 'inprocess' or 'http', not {transport!r}")
+            problems.append(
+                f"NOTIFICATION_TRANSPORT must be 'inprocess' or 'http', not {transport!r}"
+            )
         return problems
 
     def has_webhook_credentials(self) -> bool:
@@ -127,7 +129,9 @@ class SandboxBackend(BaseBackend):
         if tx is None:
             tx = provider.find(self.alias, SandboxTransaction.Kind.PAYMENT, ref.reference)
         if tx is None:
-            raise ProviderRejected(f"The sandbox has no payment {ref.reference!r}.", status_code=404)
+            raise ProviderRejected(
+                f"The sandbox has no payment {ref.reference!r}.", status_code=404
+            )
         return self._payment_snapshot(tx)
 
     def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
@@ -185,7 +189,11 @@ class SandboxBackend(BaseBackend):
             event_id = json.loads(body).get("id")
         except (ValueError, AttributeError):
             event_id = None
-        return str(event_id) if isinstance(event_id, str) and event_id else super().webhook_event_key(body)
+        return (
+            str(event_id)
+            if isinstance(event_id, str) and event_id
+            else super().webhook_event_key(body)
+        )
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None

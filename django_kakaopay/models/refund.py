@@ -64,7 +64,9 @@ class Refund(MoneyDisplayMixin, ProviderTrackedFields):
         verbose_name_plural = _("refunds")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="kakaopay_refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="kakaopay_refund_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=RefundStatus.values), name="kakaopay_refund_status_valid"
             ),

@@ -112,7 +112,11 @@ def _apply_payment_locked(
             "payment", payment.status, PaymentStatus.PAID
         ):
             moved |= transition(
-                payment, PaymentStatus.PAID, source=source, evidence=evidence, paid_at=timezone.now()
+                payment,
+                PaymentStatus.PAID,
+                source=source,
+                evidence=evidence,
+                paid_at=timezone.now(),
             )
         provider_total = (
             snapshot.refunded_amount if snapshot.refunded_amount is not None else payment.amount
@@ -197,7 +201,10 @@ def _record_provider_refunds(
     if missing <= 0:
         return moved
     refund = Refund.objects.create(
-        payment=payment, amount=missing, origin=Refund.Origin.PROVIDER, reason="reported by provider"
+        payment=payment,
+        amount=missing,
+        origin=Refund.Origin.PROVIDER,
+        reason="reported by provider",
     )
     return _settle_refund_locked(payment, refund, RefundStatus.SUCCEEDED, source, evidence) or moved
 
@@ -212,7 +219,9 @@ def find_refund(backend: str, snapshot: RefundSnapshot) -> tuple[Payment | None,
         lookups |= Q(provider_refund_id=snapshot.provider_refund_id)
     if snapshot.reference:
         lookups |= Q(reference=snapshot.reference)
-    refund = Refund.objects.filter(lookups, payment__backend=backend).select_related("payment").first()
+    refund = (
+        Refund.objects.filter(lookups, payment__backend=backend).select_related("payment").first()
+    )
     if refund is not None:
         return refund.payment, refund
     payment = find_payment(

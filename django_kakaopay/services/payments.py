@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest
@@ -47,7 +48,7 @@ def new_reference(prefix: str = "KP") -> str:
 
 
 def _items(items: Iterable[ItemInput]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, LineItem):
             item = {
@@ -57,18 +58,25 @@ def _items(items: Iterable[ItemInput]) -> list[dict[str, Any]]:
                 "reference": item.reference,
             }
         try:
-            row = {
-                "name": str(item["name"]),
-                "quantity": int(item.get("quantity", 1)),
-                "unit_price": validate_amount(item["unit_price"]),
-                "reference": str(item.get("reference", "")),
-            }
+            name = str(item["name"])
+            quantity = validate_amount(item.get("quantity", 1))
+            unit_price = validate_amount(item["unit_price"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidPaymentRequest(f"Invalid order item {item!r}: {exc}") from exc
-        if row["quantity"] <= 0:
-            raise InvalidPaymentRequest(f"Invalid order item {item!r}: quantity must be positive")
-        rows.append(row)
+        rows.append(
+            {
+                "name": name,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "reference": str(item.get("reference", "")),
+            }
+        )
     return rows
+
+
+def signed_in(user: AbstractBaseUser | AnonymousUser | None) -> Any:
+    """The user to link, or ``None`` for anonymous checkouts."""
+    return user if user is not None and user.is_authenticated else None
 
 
 def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
@@ -90,7 +98,7 @@ def create_payment(
     success_url: str = "",
     failure_url: str = "",
     backend: str | None = None,
-    user: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
     terminal_type: str | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Payment:
@@ -124,7 +132,7 @@ def create_payment(
         success_url=success_url,
         failure_url=failure_url,
         backend=alias,
-        user=user if user is not None and user.is_authenticated else None,
+        user=signed_in(user),
         terminal_type=terminal_type or "",
         metadata=dict(metadata or {}),
     )
@@ -299,4 +307,3 @@ def request_refund(
     refund.refresh_from_db()
     payment.refresh_from_db()
     return refund
-

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
@@ -31,7 +32,7 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PaymentStatus, PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_preapproval_snapshot
-from .payments import _customer, _error_evidence, _fail_start, new_reference
+from .payments import _customer, _error_evidence, _fail_start, new_reference, signed_in
 from .transitions import transition
 from .urls import notification_url, return_url
 
@@ -48,7 +49,7 @@ def create_preapproval(
     success_url: str = "",
     failure_url: str = "",
     backend: str | None = None,
-    user: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Preapproval:
     """Record an auto-debit agreement in status ``created``."""
@@ -73,7 +74,7 @@ def create_preapproval(
         success_url=success_url,
         failure_url=failure_url,
         backend=alias,
-        user=user if user is not None and user.is_authenticated else None,
+        user=signed_in(user),
         metadata=dict(metadata or {}),
     )
 
@@ -107,7 +108,9 @@ def start_preapproval(
         with transaction.atomic():
             locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
             Preapproval.objects.filter(pk=locked.pk).update(last_error=str(exc))
-            transition(locked, PreapprovalStatus.FAILED, source=source, evidence=_error_evidence(exc))
+            transition(
+                locked, PreapprovalStatus.FAILED, source=source, evidence=_error_evidence(exc)
+            )
         preapproval.refresh_from_db()
         return preapproval
     except OutcomeUnknown as exc:
@@ -212,9 +215,7 @@ def charge_preapproval(
         amount=payment.amount,
         currency=payment.currency,
         idempotency_key=payment.idempotency_key,
-        notification_url=notification_url(payment.backend, None)
-        if _site_url_configured()
-        else "",
+        notification_url=notification_url(payment.backend, None) if _site_url_configured() else "",
         description=payment.description,
         customer=payment.customer(),
     )

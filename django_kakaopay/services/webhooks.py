@@ -121,10 +121,7 @@ def process_event(
             logger.exception("Processing notification %s failed", locked.pk)
             _finish(locked, WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}")
             return WebhookResponse(500, b"processing failed", event=locked)
-        if applied_any:
-            status = WebhookEventStatus.PROCESSED
-        else:
-            status = WebhookEventStatus.IGNORED
+        status = WebhookEventStatus.PROCESSED if applied_any else WebhookEventStatus.IGNORED
         _finish(locked, status, "; ".join(problems))
         outcome = WebhookOutcome.PROCESSED if applied_any else WebhookOutcome.IGNORED
         return _ack(backend, outcome, locked)
