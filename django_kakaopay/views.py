@@ -99,6 +99,8 @@ def return_view(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase:
+    if _never_started(payment):
+        return redirect("kakaopay:checkout", token=payment.return_token)
     if payment.status in OPEN_PAYMENT_STATUSES:
         services.sync_payment(payment, source="return")
     if payment.status in PAID_STATUSES:
@@ -113,6 +115,8 @@ def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase
 
 
 def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> HttpResponseBase:
+    if _never_started(preapproval):
+        return redirect("kakaopay:preapproval-checkout", token=preapproval.return_token)
     if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
         services.sync_preapproval(preapproval, source="return")
     if preapproval.status == PreapprovalStatus.ACTIVE:
@@ -124,6 +128,11 @@ def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> Http
     if preapproval.failure_url:
         return redirect(preapproval.failure_url)
     return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": False})
+
+
+def _never_started(obj: Payment | Preapproval) -> bool:
+    """Created here but never sent to the provider (and no call is in doubt)."""
+    return obj.status == "created" and not obj.redirect_url and not obj.needs_reconciliation
 
 
 def _processing(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponse:

@@ -234,6 +234,8 @@ class SandboxBackend(BaseBackend):
 
     # translation -------------------------------------------------------------
 
+    # A pull is the provider's present state, so it carries no event time and
+    # is never "older" than a notification; the status rules still forbid regressions.
     def _payment_snapshot(self, tx: SandboxTransaction) -> PaymentSnapshot:
         return self._payment_snapshot_from_json(provider.as_json(tx), None)
 
@@ -249,7 +251,7 @@ class SandboxBackend(BaseBackend):
             amount=data.get("amount"),
             currency=data.get("currency"),
             refunded_amount=data.get("refunded_amount"),
-            occurred_at=occurred_at or _parse_time(data.get("updated_at")),
+            occurred_at=occurred_at,
             raw=dict(data),
         )
 
@@ -265,7 +267,7 @@ class SandboxBackend(BaseBackend):
             provider_status=raw_status,
             provider_preapproval_id=str(data.get("id", "")),
             reference=str(data.get("reference", "")),
-            occurred_at=occurred_at or _parse_time(data.get("updated_at")),
+            occurred_at=occurred_at,
             raw=dict(data),
         )
 
@@ -284,6 +286,6 @@ class SandboxBackend(BaseBackend):
             payment_reference=str(data.get("parent_reference") or ""),
             amount=data.get("amount"),
             currency=data.get("currency"),
-            occurred_at=occurred_at or _parse_time(data.get("updated_at")),
+            occurred_at=occurred_at,
             raw=dict(data),
         )
