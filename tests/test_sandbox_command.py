@@ -1,0 +1,67 @@
+"""``kakaopay_sandbox_deliver`` sends held-back notifications through the real pipeline."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from django_kakaopay import services
+from django_kakaopay.backends.base import BaseBackend
+from django_kakaopay.backends.sandbox import SandboxBackend
+from django_kakaopay.conf import get_backend
+from django_kakaopay.models import Payment, SandboxTransaction, WebhookEvent
+from django_kakaopay.sandbox import provider
+
+from .conftest import SignalRecorder
+
+LATE = {
+    "DEFAULT_BACKEND": "late",
+    "BACKENDS": {
+        "late": {
+            "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
+            "OPTIONS": {"NOTIFICATIONS": "late"},
+        },
+        "other": {"BACKEND": "tests.test_sandbox_command.NotASandbox", "OPTIONS": {}},
+    },
+    "SITE_URL": "http://testserver",
+}
+
+
+class NotASandbox(BaseBackend):
+    """A backend that is not a sandbox."""
+
+
+@pytest.mark.django_db
+@override_settings(KAKAOPAY=LATE)
+def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) -> None:
+    payment = services.create_payment(amount=11000)
+    services.start_payment(payment)
+    tx = SandboxTransaction.objects.get(pk=payment.provider_payment_id)
+    assert provider.decide_payment(tx, "approve")
+    backend = get_backend("late")
+    assert isinstance(backend, SandboxBackend)
+    backend.notifier.notify(tx)
+    assert WebhookEvent.objects.count() == 0, "late mode holds the notification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+
+    out = StringIO()
+    call_command("kakaopay_sandbox_deliver", stdout=out)
+    assert "late: delivered 1 notification(s)" in out.getvalue()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+    assert signal_log.names().count("payment_paid") == 1
+
+    call_command("kakaopay_sandbox_deliver", "late", stdout=StringIO())
+    assert signal_log.names().count("payment_paid") == 1
+
+
+@pytest.mark.django_db
+@override_settings(KAKAOPAY=LATE)
+def test_naming_a_non_sandbox_alias_fails() -> None:
+    with pytest.raises(CommandError):
+        call_command("kakaopay_sandbox_deliver", "other", stdout=StringIO())
