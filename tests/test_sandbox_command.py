@@ -34,7 +34,7 @@ class NotASandbox(BaseBackend):
     """A backend that is not a sandbox."""
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # signals are sent on commit
 @override_settings(KAKAOPAY=LATE)
 def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) -> None:
     payment = services.create_payment(amount=11000)
