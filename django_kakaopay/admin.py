@@ -101,6 +101,9 @@ class PaymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -129,6 +132,9 @@ class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return obj.amount_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -165,6 +171,9 @@ class PreapprovalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     exclude = ("return_token",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..backends.base import Customer, LineItem, PaymentRef, TerminalType
@@ -183,10 +184,9 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
             idempotency_key=self.idempotency_key,
         )
 
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("kakaopay:return", args=[self.return_token])
+    def get_checkout_url(self) -> str:
+        """Where to send the customer to pay: starts the payment, then redirects."""
+        return reverse("kakaopay:checkout", args=[self.return_token])
 
     def items_for_display(self) -> list[dict[str, Any]]:
         from ..money import format_money

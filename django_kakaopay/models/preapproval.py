@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..backends.base import Customer, PreapprovalRef
@@ -93,6 +94,10 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
         return Customer(
             name=self.customer_name, email=self.customer_email, phone=self.customer_phone
         )
+
+    def get_checkout_url(self) -> str:
+        """Where to send the customer to confirm the agreement with KakaoPay."""
+        return reverse("kakaopay:preapproval-checkout", args=[self.return_token])
 
     def as_ref(self) -> PreapprovalRef:
         return PreapprovalRef(

@@ -26,21 +26,21 @@ class StatusTransition(models.Model):
         "django_kakaopay.Payment",
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="transitions",
     )
     refund = models.ForeignKey(
         "django_kakaopay.Refund",
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="transitions",
     )
     preapproval = models.ForeignKey(
         "django_kakaopay.Preapproval",
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="transitions",
     )
     from_status = models.CharField(_("from"), max_length=20)

@@ -308,7 +308,9 @@ def _settle_refund_locked(
     payment: Payment, refund: Refund, target: str, source: str, evidence: dict[str, Any]
 ) -> bool:
     """Move a refund (payment row already locked) and, on success, the payment."""
-    extra = {"succeeded_at": timezone.now()} if target == RefundStatus.SUCCEEDED else {}
+    extra: dict[str, Any] = {"needs_reconciliation": False}
+    if target == RefundStatus.SUCCEEDED:
+        extra["succeeded_at"] = timezone.now()
     if not transition(refund, target, source=source, evidence=evidence, **extra):
         return False
     if target != RefundStatus.SUCCEEDED:

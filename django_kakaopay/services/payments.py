@@ -84,6 +84,12 @@ def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
         return Customer()
     if isinstance(customer, Customer):
         return customer
+    known = {"name", "email", "phone", "country"}
+    unknown = set(customer) - known
+    if unknown:
+        raise InvalidPaymentRequest(
+            f"Unknown customer fields: {', '.join(sorted(unknown))}; use {', '.join(sorted(known))}."
+        )
     return Customer(**{key: str(value) for key, value in customer.items()})
 
 
@@ -120,8 +126,11 @@ def create_payment(
     alias = backend or default_backend_alias()
     get_backend(alias)  # fail now, not at checkout, if the alias is wrong
     person = _customer(customer)
+    reference = reference or new_reference()
+    if Payment.objects.filter(reference=reference).exists():
+        raise InvalidPaymentRequest(f"A payment with reference {reference!r} already exists.")
     return Payment.objects.create(
-        reference=reference or new_reference(),
+        reference=reference,
         amount=amount,
         currency=currency,
         description=description[:255],

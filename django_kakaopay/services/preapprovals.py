@@ -63,8 +63,11 @@ def create_preapproval(
     if not get_backend(alias).supports(Capability.PREAPPROVALS):
         raise InvalidPaymentRequest(f"The backend {alias!r} does not support preapprovals.")
     person = _customer(customer)
+    reference = reference or new_reference("KPA")
+    if Preapproval.objects.filter(reference=reference).exists():
+        raise InvalidPaymentRequest(f"A preapproval with reference {reference!r} already exists.")
     return Preapproval.objects.create(
-        reference=reference or new_reference("KPA"),
+        reference=reference,
         currency=currency,
         description=description[:255],
         customer_name=person.name,
@@ -247,7 +250,14 @@ def cancel_preapproval(
     if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
         return preapproval
     backend = get_backend(preapproval.backend)
-    snapshot = backend.cancel_preapproval(preapproval.as_ref())
+    try:
+        snapshot = backend.cancel_preapproval(preapproval.as_ref())
+    except OutcomeUnknown as exc:
+        Preapproval.objects.filter(pk=preapproval.pk).update(
+            needs_reconciliation=True, last_error=str(exc)
+        )
+        preapproval.refresh_from_db()
+        return preapproval
     if snapshot.status is None:
         snapshot = replace(snapshot, status=PreapprovalStatus.CANCELED)
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "cancel"})

@@ -8,11 +8,13 @@ appends to the transition log and queues the signals for after commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import signals
@@ -27,6 +29,8 @@ from ..status import (
 )
 
 Tracked = Payment | Refund | Preapproval
+
+logger = logging.getLogger("django_kakaopay")
 
 
 def kind_of(obj: Model) -> ObjectKind:
@@ -78,19 +82,39 @@ def transition(
     return True
 
 
+def _send(signal: Signal, sender: type, **kwargs: Any) -> None:
+    """Send to every receiver even if one raises.
+
+    The transition is already committed, so a failing receiver must neither
+    stop the others nor turn the provider's delivery into an error (its retry
+    would then be a duplicate and never reach the receiver again). Failures
+    are logged with the object so they can be acted on.
+    """
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "A receiver of a django-kakaopay signal failed: %r for %s %s",
+                receiver,
+                sender.__name__,
+                getattr(kwargs.get("instance"), "pk", ""),
+                exc_info=result,
+            )
+
+
 def _signal_sender(obj: Tracked, old: str, new: str, source: str) -> Callable[[], None]:
     def send() -> None:
         sender = type(obj)
         common = {"instance": obj, "old_status": old, "new_status": new, "source": source}
-        signals.status_changed.send(sender=sender, **common)
+        _send(signals.status_changed, sender, **common)
         if isinstance(obj, Payment):
             if new == PaymentStatus.PAID:
-                signals.payment_paid.send(sender=sender, **common)
+                _send(signals.payment_paid, sender, **common)
             elif new in UNSUCCESSFUL_STATUSES:
-                signals.payment_failed.send(sender=sender, **common)
+                _send(signals.payment_failed, sender, **common)
         elif isinstance(obj, Refund):
             if new == RefundStatus.SUCCEEDED:
-                signals.payment_refunded.send(
+                _send(
+                    signals.payment_refunded,
                     sender=Payment,
                     instance=obj.payment,
                     refund=obj,
@@ -101,8 +125,8 @@ def _signal_sender(obj: Tracked, old: str, new: str, source: str) -> Callable[[]
                 )
         elif isinstance(obj, Preapproval):
             if new == PreapprovalStatus.ACTIVE:
-                signals.preapproval_activated.send(sender=sender, **common)
+                _send(signals.preapproval_activated, sender, **common)
             elif new == PreapprovalStatus.CANCELED:
-                signals.preapproval_canceled.send(sender=sender, **common)
+                _send(signals.preapproval_canceled, sender, **common)
 
     return send

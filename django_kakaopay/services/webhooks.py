@@ -141,7 +141,15 @@ def _ack(backend: BaseBackend, outcome: WebhookOutcome, event: WebhookEvent) -> 
 
 
 def replay_event(event: WebhookEvent) -> WebhookResponse:
-    """Process a stored notification again (failed or stuck rows only)."""
-    if event.status == WebhookEventStatus.REJECTED:
-        raise WebhookAuthenticationError("A rejected notification is never processed.")
+    """Process a ``failed`` notification again.
+
+    Only failed rows qualify: they passed authentication before processing
+    failed. A ``received`` row may never have been authenticated, and its
+    credentials were not stored, so it waits for the provider's retry; a
+    ``rejected`` one failed authentication.
+    """
+    if event.status != WebhookEventStatus.FAILED:
+        raise WebhookAuthenticationError(
+            f"Only failed notifications can be replayed; this one is {event.status}."
+        )
     return process_event(event)
