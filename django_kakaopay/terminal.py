@@ -26,3 +26,20 @@ def terminal_type_for_request(request: HttpRequest, default: str = TerminalType.
     if default == TerminalType.APP:
         return default
     return terminal_type_for_user_agent(request.headers.get("User-Agent", ""), default)
+
+
+_IOS = re.compile(r"iPhone|iPad|iPod|iOS", re.IGNORECASE)
+_ANDROID = re.compile(r"Android", re.IGNORECASE)
+
+
+def os_type_for_user_agent(user_agent: str) -> str:
+    """``ios`` or ``android`` when the user agent says so, else ``""``."""
+    if _IOS.search(user_agent or ""):
+        return "ios"
+    if _ANDROID.search(user_agent or ""):
+        return "android"
+    return ""
+
+
+def os_type_for_request(request: HttpRequest) -> str:
+    return os_type_for_user_agent(request.headers.get("User-Agent", ""))

@@ -73,7 +73,9 @@ class PaymentRequest:
     description: str = ""
     items: tuple[LineItem, ...] = ()
     customer: Customer = field(default_factory=Customer)
-    terminal_type: str = TerminalType.WEB
+    # Empty when neither the shop nor the customer's browser said: the
+    # backend then uses its own default.
+    terminal_type: str = ""
     os_type: str = ""
 
 

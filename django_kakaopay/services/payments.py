@@ -33,7 +33,7 @@ from ..exceptions import (
 from ..models import ChangeSource, Payment, Refund
 from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PaymentStatus, RefundStatus
-from ..terminal import terminal_type_for_request
+from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_refund_snapshot
 from .transitions import transition
 from .urls import notification_url, return_url
@@ -163,9 +163,12 @@ def start_payment(
     if payment.status != PaymentStatus.CREATED:
         return payment
     backend = get_backend(payment.backend)
+    # With neither an explicit choice nor a browser to look at, leave it empty
+    # so that the backend's own default (an option) applies.
     terminal = payment.terminal_type or (
-        terminal_type_for_request(request) if request is not None else TerminalType.WEB
+        terminal_type_for_request(request) if request is not None else ""
     )
+    os_type = os_type_for_request(request) if request is not None else ""
     provider_request = PaymentRequest(
         reference=payment.reference,
         amount=payment.amount,
@@ -177,6 +180,7 @@ def start_payment(
         items=payment.line_items(),
         customer=payment.customer(),
         terminal_type=terminal,
+        os_type=os_type,
     )
     try:
         instruction = backend.create_payment(provider_request)
