@@ -39,7 +39,9 @@ def paid_payment(client: Client) -> Payment:
         customer={"name": "Jia Tsang", "email": "jia@example.com"},
     )
     services.start_payment(payment)
-    provider.decide_payment(SandboxTransaction.objects.get(pk=payment.provider_payment_id), "approve")
+    provider.decide_payment(
+        SandboxTransaction.objects.get(pk=payment.provider_payment_id), "approve"
+    )
     services.sync_payment(payment)
     services.request_refund(payment, 1000, reason="damaged box")
     payment.refresh_from_db()

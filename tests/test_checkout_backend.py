@@ -1811,3 +1811,27 @@ class TestCheckoutConformance(BackendConformance):
     def arrange_fetch_payment(self, backend: BaseBackend, ref: PaymentRef) -> None:
         assert ref.provider_payment_id == PAY_ID
         add_get_payment(self.rsps, "Captured")
+
+
+@pytest.mark.parametrize(("environment", "flagged"), [("sandbox", False), ("production", True)])
+def test_only_production_without_signature_keys_is_a_check_error(
+    environment: str, flagged: bool
+) -> None:
+    from django_kakaopay.checks import check_settings
+
+    options = {k: v for k, v in OPTIONS.items() if k != "WEBHOOK_SIGNATURE_KEYS"}
+    options["ENVIRONMENT"] = environment
+    if environment == "production":
+        options["SECRET_KEY"] = "sk_fake_production_key_for_tests"
+    config = {
+        **CHECKOUT_SETTINGS,
+        "BACKENDS": {
+            "checkout": {
+                "BACKEND": "django_kakaopay.backends.checkout.CheckoutBackend",
+                "OPTIONS": options,
+            }
+        },
+    }
+    with override_settings(KAKAOPAY=config):
+        ids = [message.id for message in check_settings()]
+    assert ("kakaopay.E007" in ids) is flagged, ids

@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("kakaopay/", include("django_kakaopay.urls")),
+    path("shop/", include("example_project.shop.urls")),
 ]

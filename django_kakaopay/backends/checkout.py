@@ -390,6 +390,11 @@ class CheckoutBackend(BaseBackend):
                 problems.append(f"{name} must be a positive number of seconds")
         return problems
 
+    @property
+    def is_live(self) -> bool:
+        """Only the production environment moves real money."""
+        return self.environment == "production"
+
     def has_webhook_credentials(self) -> bool:
         return bool(self.signature_keys)
 

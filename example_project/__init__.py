@@ -1,0 +1,1 @@
+"""An example shop that takes KakaoPay payments with django-kakaopay."""

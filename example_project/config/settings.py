@@ -1,0 +1,171 @@
+"""Settings for the example shop, read from the environment with django-environ.
+
+Everything has a default that works on a developer's machine: SQLite in
+``example_project/db.sqlite3``, DEBUG on, and the KakaoPay sandbox (no
+account, no network). Put overrides in the environment or in
+``example_project/.env``:
+
+``DATABASE_URL``
+    e.g. ``postgresql://postgres@127.0.0.1:5432/shop`` (default: SQLite file).
+``SECRET_KEY`` / ``DEBUG`` / ``ALLOWED_HOSTS``
+    The usual Django settings.
+``KAKAOPAY_BACKEND``
+    The alias payments use by default: ``sandbox`` (default), or ``checkout``
+    / ``smart2pay`` once their credentials below are set.
+``KAKAOPAY_SANDBOX_NOTIFICATIONS``
+    How the sandbox sends notifications: ``immediate`` (default), ``late``,
+    ``twice``, ``out_of_order`` or ``none``.
+``KAKAOPAY_SITE_URL``
+    This site's origin, for URLs built outside a request (default
+    ``http://127.0.0.1:8000``).
+``CHECKOUT_SECRET_KEY`` (+ ``CHECKOUT_PROCESSING_CHANNEL_ID``,
+``CHECKOUT_ENVIRONMENT``, ``CHECKOUT_SUBDOMAIN_PREFIX``,
+``CHECKOUT_WEBHOOK_SIGNATURE_KEYS``, ``CHECKOUT_WEBHOOK_AUTHORIZATION``)
+    When set, adds the ``checkout`` backend (Checkout.com).
+``SMART2PAY_SITE_ID`` (+ ``SMART2PAY_API_KEY``, ``SMART2PAY_ENVIRONMENT``)
+    When set, adds the ``smart2pay`` backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+# example_project/ (this file is example_project/config/settings.py)
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (PROJECT_DIR / ".env").is_file():
+    env.read_env(str(PROJECT_DIR / ".env"))
+
+SECRET_KEY = env(
+    "SECRET_KEY", default="django-insecure-example-shop-dev-only-do-not-use-in-production"
+)
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_kakaopay",
+    "example_project.shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.config.urls"
+WSGI_APPLICATION = "example_project.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# DATABASE_URL wins; otherwise a SQLite file next to manage.py.
+DATABASES: dict[str, Any] = {
+    "default": env.db(
+        "DATABASE_URL", default="sqlite:///" + (PROJECT_DIR / "db.sqlite3").as_posix()
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+# -- KakaoPay -----------------------------------------------------------------
+
+KAKAOPAY_BACKENDS: dict[str, dict[str, Any]] = {
+    "sandbox": {
+        "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
+        "OPTIONS": {
+            "MERCHANT_NAME": env("KAKAOPAY_MERCHANT_NAME", default="Example shop"),
+            "NOTIFICATIONS": env("KAKAOPAY_SANDBOX_NOTIFICATIONS", default="immediate"),
+        },
+    },
+}
+
+# Real providers are configured only when their credentials are in the
+# environment, so a fresh checkout never imports a backend it cannot use.
+if env("CHECKOUT_SECRET_KEY", default=""):
+    KAKAOPAY_BACKENDS["checkout"] = {
+        "BACKEND": "django_kakaopay.backends.checkout.CheckoutBackend",
+        "OPTIONS": {
+            "SECRET_KEY": env("CHECKOUT_SECRET_KEY"),
+            "PROCESSING_CHANNEL_ID": env("CHECKOUT_PROCESSING_CHANNEL_ID", default=""),
+            # "sandbox" or "production": always explicit, never derived from DEBUG.
+            "ENVIRONMENT": env("CHECKOUT_ENVIRONMENT", default="sandbox"),
+            "SUBDOMAIN_PREFIX": env("CHECKOUT_SUBDOMAIN_PREFIX", default=""),
+            # Comma-separated; more than one while a key is being rotated.
+            "WEBHOOK_SIGNATURE_KEYS": env.list("CHECKOUT_WEBHOOK_SIGNATURE_KEYS", default=[]),
+        },
+    }
+    if env("CHECKOUT_WEBHOOK_AUTHORIZATION", default=""):
+        KAKAOPAY_BACKENDS["checkout"]["OPTIONS"]["WEBHOOK_AUTHORIZATION"] = env(
+            "CHECKOUT_WEBHOOK_AUTHORIZATION"
+        )
+# PLACEHOLDER: the Smart2Pay backend is not released yet; its option names may change.
+if env("SMART2PAY_SITE_ID", default=""):
+    KAKAOPAY_BACKENDS["smart2pay"] = {
+        "BACKEND": "django_kakaopay.backends.smart2pay.Smart2PayBackend",
+        "OPTIONS": {
+            "SITE_ID": env("SMART2PAY_SITE_ID"),
+            "API_KEY": env("SMART2PAY_API_KEY", default=""),
+            "ENVIRONMENT": env("SMART2PAY_ENVIRONMENT", default="test"),
+        },
+    }
+
+KAKAOPAY = {
+    "DEFAULT_BACKEND": env("KAKAOPAY_BACKEND", default="sandbox"),
+    "BACKENDS": KAKAOPAY_BACKENDS,
+    "SITE_URL": env("KAKAOPAY_SITE_URL", default="http://127.0.0.1:8000"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_kakaopay": {
+            "handlers": ["console"],
+            "level": env("KAKAOPAY_LOG_LEVEL", default="INFO"),
+        },
+    },
+}

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("kakaopay/", include("django_kakaopay.urls")),
+    path("", include("example_project.shop.urls")),
+]

@@ -1,0 +1,1 @@
+"""The example shop: products, orders paid with KakaoPay, and monthly subscriptions."""
