@@ -1749,7 +1749,9 @@ def test_environment_is_never_taken_from_debug() -> None:
 
 def test_backend_properties() -> None:
     backend = make_backend()
-    assert backend.is_live
+    # Checkout.com's sandbox environment moves no real money; production does.
+    assert not backend.is_live
+    assert make_backend(ENVIRONMENT="production", SECRET_KEY="sk_fake_production_key").is_live
     assert not backend.is_sandbox_backend
     assert backend.has_webhook_credentials()
     assert not make_backend(WEBHOOK_SIGNATURE_KEYS=None).has_webhook_credentials()
