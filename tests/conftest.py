@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from django_kakaopay import signals
 from django_kakaopay.conf import backends
@@ -56,6 +57,13 @@ def signal_log() -> Iterator[SignalRecorder]:
     yield recorder
     for name, receiver in receivers:
         getattr(signals, name).disconnect(receiver)
+
+
+@pytest.fixture(autouse=True)
+def _reset_language() -> Iterator[None]:
+    """A request with Accept-Language: ko must not leave Korean on for the next test."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
