@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from django.utils.translation import gettext as _
 
 from .. import __version__
 from ..exceptions import OutcomeUnknown
@@ -69,10 +70,14 @@ class HttpClient:
                 method, url, json=json_body, headers=dict(headers or {}), timeout=self.timeout
             )
         except requests.Timeout as exc:
-            raise OutcomeUnknown(f"{method} {path} timed out; the outcome is unknown.") from exc
+            raise OutcomeUnknown(
+                _("%(request)s timed out; the outcome is unknown.")
+                % {"request": f"{method} {path}"}
+            ) from exc
         except requests.ConnectionError as exc:
             raise OutcomeUnknown(
-                f"{method} {path} could not complete (connection error); the outcome is unknown."
+                _("%(request)s could not complete (connection error); the outcome is unknown.")
+                % {"request": f"{method} {path}"}
             ) from exc
         return HttpResponse(response.status_code, dict(response.headers), response.content)
 

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..exceptions import MalformedWebhook, ProviderRejected, WebhookAuthenticationError
 from ..sandbox import provider
@@ -111,7 +112,7 @@ class SandboxBackend(BaseBackend):
 
     @property
     def merchant_name(self) -> str:
-        return str(self.options.get("MERCHANT_NAME") or "Sandbox shop")
+        return str(self.options.get("MERCHANT_NAME") or _("Sandbox shop"))
 
     # payments --------------------------------------------------------------
 
@@ -130,7 +131,8 @@ class SandboxBackend(BaseBackend):
             tx = provider.find(self.alias, SandboxTransaction.Kind.PAYMENT, ref.reference)
         if tx is None:
             raise ProviderRejected(
-                f"The sandbox has no payment {ref.reference!r}.", status_code=404
+                _("The sandbox has no payment %(reference)r.") % {"reference": ref.reference},
+                status_code=404,
             )
         return self._payment_snapshot(tx)
 
@@ -162,7 +164,8 @@ class SandboxBackend(BaseBackend):
             tx = provider.find(self.alias, SandboxTransaction.Kind.PREAPPROVAL, ref.reference)
         if tx is None:
             raise ProviderRejected(
-                f"The sandbox has no preapproval {ref.reference!r}.", status_code=404
+                _("The sandbox has no preapproval %(reference)r.") % {"reference": ref.reference},
+                status_code=404,
             )
         return self._preapproval_snapshot(tx)
 
@@ -200,10 +203,14 @@ class SandboxBackend(BaseBackend):
     ) -> None:
         received = headers.get(SIGNATURE_HEADER, "")
         if not received:
-            raise WebhookAuthenticationError(f"The {SIGNATURE_HEADER} header is missing.")
+            raise WebhookAuthenticationError(
+                _("The %(header)s header is missing.") % {"header": SIGNATURE_HEADER}
+            )
         expected = sign(signing_secret(self.alias, self.options), body)
         if not hmac.compare_digest(received.encode(), expected.encode()):
-            raise WebhookAuthenticationError(f"The {SIGNATURE_HEADER} header does not match.")
+            raise WebhookAuthenticationError(
+                _("The %(header)s header does not match.") % {"header": SIGNATURE_HEADER}
+            )
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
         try:
@@ -213,7 +220,9 @@ class SandboxBackend(BaseBackend):
             data = event["data"]
             kind = data["object"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise MalformedWebhook(f"Unreadable sandbox notification: {exc!r}") from exc
+            raise MalformedWebhook(
+                _("Unreadable sandbox notification: %(error)r") % {"error": exc}
+            ) from exc
         occurred_at = _parse_time(event.get("created_at"))
         update: Snapshot
         if kind == SandboxTransaction.Kind.PAYMENT:

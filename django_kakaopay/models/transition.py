@@ -24,6 +24,7 @@ class StatusTransition(models.Model):
 
     payment = models.ForeignKey(
         "django_kakaopay.Payment",
+        verbose_name=_("payment"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -31,6 +32,7 @@ class StatusTransition(models.Model):
     )
     refund = models.ForeignKey(
         "django_kakaopay.Refund",
+        verbose_name=_("refund"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -38,6 +40,7 @@ class StatusTransition(models.Model):
     )
     preapproval = models.ForeignKey(
         "django_kakaopay.Preapproval",
+        verbose_name=_("preapproval"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

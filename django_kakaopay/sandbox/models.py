@@ -15,30 +15,35 @@ class SandboxTransaction(models.Model):
         PREAPPROVAL = "preapproval", _("Preapproval")
         REFUND = "refund", _("Refund")
 
-    id = models.CharField(primary_key=True, max_length=40)
-    backend = models.CharField(max_length=64)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    id = models.CharField(_("id"), primary_key=True, max_length=40)
+    backend = models.CharField(_("backend"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # KakaoPay's own status vocabulary (READY, SUCCESS_PAYMENT, ISSUED_SID, ...).
-    status = models.CharField(max_length=32)
-    reference = models.CharField(max_length=100)
-    amount = models.PositiveBigIntegerField(null=True, blank=True)
-    currency = models.CharField(max_length=3)
-    refunded_amount = models.PositiveBigIntegerField(default=0)
-    max_amount = models.PositiveBigIntegerField(null=True, blank=True)
-    description = models.CharField(max_length=255, blank=True)
-    items = models.JSONField(default=list, blank=True)
-    customer = models.JSONField(default=dict, blank=True)
-    terminal_type = models.CharField(max_length=8, blank=True)
-    return_url = models.CharField(max_length=2000, blank=True)
-    notification_url = models.CharField(max_length=2000, blank=True)
-    idempotency_key = models.CharField(max_length=64)
+    status = models.CharField(_("status"), max_length=32)
+    reference = models.CharField(_("reference"), max_length=100)
+    amount = models.PositiveBigIntegerField(_("amount"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded_amount = models.PositiveBigIntegerField(_("refunded amount"), default=0)
+    max_amount = models.PositiveBigIntegerField(_("maximum amount"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    items = models.JSONField(_("order items"), default=list, blank=True)
+    customer = models.JSONField(_("customer"), default=dict, blank=True)
+    terminal_type = models.CharField(_("terminal type"), max_length=8, blank=True)
+    return_url = models.CharField(_("return URL"), max_length=2000, blank=True)
+    notification_url = models.CharField(_("notification URL"), max_length=2000, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
     )
     # Notifications held back by the "late" delivery mode.
-    outbox = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    outbox = models.JSONField(_("held notifications"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sandbox transaction")

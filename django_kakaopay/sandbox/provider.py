@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..backends.base import ChargeRequest, PaymentRequest, PreapprovalRequest, RefundRequest
 from .models import SandboxTransaction
@@ -97,7 +98,9 @@ def get(backend: str, transaction_id: str) -> SandboxTransaction:
     try:
         return SandboxTransaction.objects.get(backend=backend, pk=transaction_id)
     except SandboxTransaction.DoesNotExist as exc:
-        raise SandboxProviderError(f"No sandbox transaction {transaction_id!r}.") from exc
+        raise SandboxProviderError(
+            _("No sandbox transaction %(id)r.") % {"id": transaction_id}
+        ) from exc
 
 
 def find(backend: str, kind: str, reference: str) -> SandboxTransaction | None:
@@ -135,17 +138,17 @@ def refund(backend: str, request: RefundRequest) -> SandboxTransaction:
             .first()
         )
         if payment is None:
-            raise SandboxProviderError("Unknown payment.")
+            raise SandboxProviderError(_("Unknown payment."))
         existing = SandboxTransaction.objects.filter(
             backend=backend, idempotency_key=request.idempotency_key
         ).first()
         if existing is not None:
             return existing
         if payment.status not in (SUCCESS_PAYMENT, PART_CANCEL_PAYMENT):
-            raise SandboxProviderError("Only a successful payment can be refunded.")
+            raise SandboxProviderError(_("Only a successful payment can be refunded."))
         assert payment.amount is not None
         if request.amount > payment.amount - payment.refunded_amount:
-            raise SandboxProviderError("The refund exceeds the refundable amount.")
+            raise SandboxProviderError(_("The refund exceeds the refundable amount."))
         payment.refunded_amount += request.amount
         payment.status = (
             CANCEL_PAYMENT if payment.refunded_amount == payment.amount else PART_CANCEL_PAYMENT
@@ -168,7 +171,7 @@ def refund(backend: str, request: RefundRequest) -> SandboxTransaction:
 def charge(backend: str, request: ChargeRequest) -> SandboxTransaction:
     agreement = get(backend, request.preapproval.provider_preapproval_id)
     if agreement.status != ISSUED_SID:
-        raise SandboxProviderError("The auto-debit agreement is not active.")
+        raise SandboxProviderError(_("The auto-debit agreement is not active."))
     over_limit = agreement.max_amount is not None and request.amount > agreement.max_amount
     return _create_once(
         backend,

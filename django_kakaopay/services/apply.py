@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot, Snapshot
 from ..models import ChangeSource, Payment, Preapproval, Refund
@@ -165,12 +166,15 @@ def _money_mismatch(
     amount: int, currency: str, their_amount: int | None, their_currency: str | None
 ) -> str:
     if their_currency and their_currency.upper() != currency.upper():
-        return f"Currency mismatch: the provider reported {their_currency}, expected {currency}."
+        return _("Currency mismatch: the provider reported %(theirs)s, expected %(ours)s.") % {
+            "theirs": their_currency,
+            "ours": currency,
+        }
     if their_amount is not None and their_amount != amount:
-        return (
-            f"Amount mismatch: the provider reported {format_money(their_amount, currency)}, "
-            f"expected {format_money(amount, currency)}."
-        )
+        return _("Amount mismatch: the provider reported %(theirs)s, expected %(ours)s.") % {
+            "theirs": format_money(their_amount, currency),
+            "ours": format_money(amount, currency),
+        }
     return ""
 
 
@@ -204,7 +208,7 @@ def _record_provider_refunds(
         payment=payment,
         amount=missing,
         origin=Refund.Origin.PROVIDER,
-        reason="reported by provider",
+        reason=_("reported by the provider"),
     )
     return _settle_refund_locked(payment, refund, RefundStatus.SUCCEEDED, source, evidence) or moved
 
@@ -254,11 +258,10 @@ def apply_refund_snapshot(
             if snapshot.status != RefundStatus.SUCCEEDED or not snapshot.amount:
                 return ApplyResult(Outcome.NOT_FOUND, locked_payment)
             if snapshot.amount > locked_payment.amount - locked_payment.refunded_amount:
-                message = (
-                    f"The provider reported a refund of "
-                    f"{format_money(snapshot.amount, locked_payment.currency)} that exceeds "
-                    f"what remains refundable."
-                )
+                message = _(
+                    "The provider reported a refund of %(amount)s that exceeds "
+                    "what remains refundable."
+                ) % {"amount": format_money(snapshot.amount, locked_payment.currency)}
                 _record_problem(locked_payment, message)
                 return ApplyResult(Outcome.MISMATCH, locked_payment, message)
             refund = Refund.objects.create(
@@ -266,15 +269,16 @@ def apply_refund_snapshot(
                 amount=snapshot.amount,
                 origin=Refund.Origin.PROVIDER,
                 provider_refund_id=snapshot.provider_refund_id,
-                reason="reported by provider",
+                reason=_("reported by the provider"),
             )
         locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if snapshot.amount is not None and snapshot.amount != locked_refund.amount:
-            message = (
-                f"Refund amount mismatch: the provider reported "
-                f"{format_money(snapshot.amount, locked_payment.currency)}, expected "
-                f"{format_money(locked_refund.amount, locked_payment.currency)}."
-            )
+            message = _(
+                "Refund amount mismatch: the provider reported %(theirs)s, expected %(ours)s."
+            ) % {
+                "theirs": format_money(snapshot.amount, locked_payment.currency),
+                "ours": format_money(locked_refund.amount, locked_payment.currency),
+            }
             _record_problem(locked_refund, message)
             return ApplyResult(Outcome.MISMATCH, locked_refund, message)
         fields = []
@@ -433,4 +437,10 @@ def _describe(snapshot: Snapshot) -> str:
         )
         if value
     ]
-    return f"No {type(snapshot).__name__.removesuffix('Snapshot').lower()} matches {', '.join(ids) or 'the update'}."
+    if isinstance(snapshot, PaymentSnapshot):
+        message = _("No payment matches %(ids)s.")
+    elif isinstance(snapshot, RefundSnapshot):
+        message = _("No refund matches %(ids)s.")
+    else:
+        message = _("No preapproval matches %(ids)s.")
+    return message % {"ids": ", ".join(ids) or "?"}

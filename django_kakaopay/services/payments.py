@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from ..backends.base import (
     Capability,
@@ -62,7 +63,9 @@ def _items(items: Iterable[ItemInput]) -> list[dict[str, Any]]:
             quantity = validate_amount(item.get("quantity", 1))
             unit_price = validate_amount(item["unit_price"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidPaymentRequest(f"Invalid order item {item!r}: {exc}") from exc
+            raise InvalidPaymentRequest(
+                _("Invalid order item %(item)r: %(error)s") % {"item": item, "error": exc}
+            ) from exc
         rows.append(
             {
                 "name": name,
@@ -88,7 +91,8 @@ def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
     unknown = set(customer) - known
     if unknown:
         raise InvalidPaymentRequest(
-            f"Unknown customer fields: {', '.join(sorted(unknown))}; use {', '.join(sorted(known))}."
+            _("Unknown customer fields: %(unknown)s; use %(known)s.")
+            % {"unknown": ", ".join(sorted(unknown)), "known": ", ".join(sorted(known))}
         )
     return Customer(**{key: str(value) for key, value in customer.items()})
 
@@ -120,15 +124,19 @@ def create_payment(
         raise InvalidPaymentRequest(str(exc)) from exc
     rows = _items(items)
     if rows and sum(row["quantity"] * row["unit_price"] for row in rows) != amount:
-        raise InvalidPaymentRequest("The order items do not add up to the payment amount.")
+        raise InvalidPaymentRequest(_("The order items do not add up to the payment amount."))
     if terminal_type and terminal_type not in TerminalType.__members__.values():
-        raise InvalidPaymentRequest(f"Unknown terminal type {terminal_type!r}.")
+        raise InvalidPaymentRequest(
+            _("Unknown terminal type %(value)r.") % {"value": terminal_type}
+        )
     alias = backend or default_backend_alias()
     get_backend(alias)  # fail now, not at checkout, if the alias is wrong
     person = _customer(customer)
     reference = reference or new_reference()
     if Payment.objects.filter(reference=reference).exists():
-        raise InvalidPaymentRequest(f"A payment with reference {reference!r} already exists.")
+        raise InvalidPaymentRequest(
+            _("A payment with reference %(reference)r already exists.") % {"reference": reference}
+        )
     return Payment.objects.create(
         reference=reference,
         amount=amount,
@@ -273,11 +281,11 @@ def request_refund(
     """
     backend = get_backend(payment.backend)
     if not backend.supports(Capability.REFUNDS):
-        raise RefundNotAllowed("This payment's backend does not support refunds.")
+        raise RefundNotAllowed(_("This payment's backend does not support refunds."))
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if not locked.is_paid:
-            raise RefundNotAllowed("Only a paid payment can be refunded.")
+            raise RefundNotAllowed(_("Only a paid payment can be refunded."))
         pending = (
             locked.refunds.filter(status=RefundStatus.PENDING).aggregate(total=Sum("amount"))[
                 "total"
@@ -288,11 +296,11 @@ def request_refund(
         if amount is None:
             amount = available
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise RefundNotAllowed("A refund amount must be a positive whole number.")
+            raise RefundNotAllowed(_("A refund amount must be a positive whole number."))
         if amount > available:
-            raise RefundNotAllowed("The refund exceeds what remains refundable.")
+            raise RefundNotAllowed(_("The refund exceeds what remains refundable."))
         if amount < locked.amount and not backend.supports(Capability.PARTIAL_REFUNDS):
-            raise RefundNotAllowed("This payment's backend does not support partial refunds.")
+            raise RefundNotAllowed(_("This payment's backend does not support partial refunds."))
         refund = Refund.objects.create(payment=locked, amount=amount, reason=reason[:255])
     provider_request = RefundRequest(
         payment=locked.as_ref(),

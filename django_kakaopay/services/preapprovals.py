@@ -11,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from ..backends.base import (
     Capability,
@@ -61,11 +62,16 @@ def create_preapproval(
         raise InvalidPaymentRequest(str(exc)) from exc
     alias = backend or default_backend_alias()
     if not get_backend(alias).supports(Capability.PREAPPROVALS):
-        raise InvalidPaymentRequest(f"The backend {alias!r} does not support preapprovals.")
+        raise InvalidPaymentRequest(
+            _("The backend %(alias)r does not support preapprovals.") % {"alias": alias}
+        )
     person = _customer(customer)
     reference = reference or new_reference("KPA")
     if Preapproval.objects.filter(reference=reference).exists():
-        raise InvalidPaymentRequest(f"A preapproval with reference {reference!r} already exists.")
+        raise InvalidPaymentRequest(
+            _("A preapproval with reference %(reference)r already exists.")
+            % {"reference": reference}
+        )
     return Preapproval.objects.create(
         reference=reference,
         currency=currency,
@@ -170,7 +176,7 @@ def charge_preapproval(
     and the provider call reuses the payment's idempotency key.
     """
     if not billing_period:
-        raise InvalidPaymentRequest("A billing period key is required, e.g. '2026-11'.")
+        raise InvalidPaymentRequest(_("A billing period key is required, e.g. '2026-11'."))
     try:
         amount = validate_amount(amount)
     except ValueError as exc:
@@ -181,10 +187,11 @@ def charge_preapproval(
         if existing is None:
             if locked.status != PreapprovalStatus.ACTIVE:
                 raise PreapprovalNotActive(
-                    f"Preapproval {locked.reference} is {locked.status}, not active."
+                    _("Preapproval %(reference)s is %(status)s, not active.")
+                    % {"reference": locked.reference, "status": locked.get_status_display()}
                 )
             if locked.max_amount is not None and amount > locked.max_amount:
-                raise InvalidPaymentRequest("The charge exceeds the agreed maximum amount.")
+                raise InvalidPaymentRequest(_("The charge exceeds the agreed maximum amount."))
             try:
                 with transaction.atomic():
                     existing = Payment.objects.create(
@@ -202,14 +209,16 @@ def charge_preapproval(
                     )
             except IntegrityError as exc:
                 raise InvalidPaymentRequest(
-                    f"A payment with reference {reference!r} already exists."
+                    _("A payment with reference %(reference)r already exists.")
+                    % {"reference": reference}
                 ) from exc
     payment = existing
     if payment.status != PaymentStatus.CREATED:
         return payment
     if payment.amount != amount:
         raise InvalidPaymentRequest(
-            f"Period {billing_period} was already charged with a different amount."
+            _("Period %(period)s was already charged with a different amount.")
+            % {"period": billing_period}
         )
     backend = get_backend(payment.backend)
     charge = ChargeRequest(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..backends.base import BaseBackend, WebhookOutcome
 from ..conf import get_backend
@@ -150,6 +151,7 @@ def replay_event(event: WebhookEvent) -> WebhookResponse:
     """
     if event.status != WebhookEventStatus.FAILED:
         raise WebhookAuthenticationError(
-            f"Only failed notifications can be replayed; this one is {event.status}."
+            _("Only failed notifications can be replayed; this one is %(status)s.")
+            % {"status": event.get_status_display()}
         )
     return process_event(event)
