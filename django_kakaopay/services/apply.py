@@ -23,7 +23,7 @@ from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
 from ..models import ChangeSource, Payment, Preapproval, Refund
 from ..money import format_money
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus, can_transition
-from .transitions import transition
+from .transitions import Tracked, transition
 
 logger = logging.getLogger("django_kakaopay")
 
@@ -137,27 +137,37 @@ def _apply_payment_locked(
 
 
 def _refresh_provider_fields(payment: Payment, snapshot: PaymentSnapshot) -> list[str]:
+    changed = _fill_blank(payment, "provider_payment_id", snapshot.provider_payment_id)
+    changed += _fill_blank(payment, "provider_session_id", snapshot.provider_session_id)
+    return changed + _refresh_tracking(payment, snapshot)
+
+
+def _fill_blank(obj: Tracked, field: str, value: str) -> list[str]:
+    """Record a provider id we did not know yet; a known id is never replaced."""
+    if value and not getattr(obj, field):
+        setattr(obj, field, value)
+        return [field]
+    return []
+
+
+def _refresh_tracking(obj: Tracked, snapshot: PaymentSnapshot | PreapprovalSnapshot) -> list[str]:
+    """Keep what the provider last said (``ProviderTrackedFields``); returns changed fields."""
     changed = []
-    if snapshot.provider_payment_id and not payment.provider_payment_id:
-        payment.provider_payment_id = snapshot.provider_payment_id
-        changed.append("provider_payment_id")
-    if snapshot.provider_session_id and not payment.provider_session_id:
-        payment.provider_session_id = snapshot.provider_session_id
-        changed.append("provider_session_id")
-    if snapshot.provider_status and snapshot.provider_status != payment.provider_status:
-        payment.provider_status = snapshot.provider_status[:64]
+    if snapshot.provider_status and snapshot.provider_status != obj.provider_status:
+        obj.provider_status = snapshot.provider_status[:64]
         changed.append("provider_status")
-    if snapshot.raw and snapshot.raw != payment.provider_payload:
-        payment.provider_payload = dict(snapshot.raw)
+    if snapshot.raw and snapshot.raw != obj.provider_payload:
+        obj.provider_payload = dict(snapshot.raw)
         changed.append("provider_payload")
     if snapshot.occurred_at and (
-        payment.provider_updated_at is None or snapshot.occurred_at > payment.provider_updated_at
+        obj.provider_updated_at is None or snapshot.occurred_at > obj.provider_updated_at
     ):
-        payment.provider_updated_at = snapshot.occurred_at
+        obj.provider_updated_at = snapshot.occurred_at
         changed.append("provider_updated_at")
-    if snapshot.status is not None and payment.needs_reconciliation:
-        payment.needs_reconciliation = False
-        payment.last_error = ""
+    if snapshot.status is not None and obj.needs_reconciliation:
+        # A definite answer from the provider settles an unknown outcome.
+        obj.needs_reconciliation = False
+        obj.last_error = ""
         changed += ["needs_reconciliation", "last_error"]
     return changed
 
@@ -281,10 +291,7 @@ def apply_refund_snapshot(
             }
             _record_problem(locked_refund, message)
             return ApplyResult(Outcome.MISMATCH, locked_refund, message)
-        fields = []
-        if snapshot.provider_refund_id and not locked_refund.provider_refund_id:
-            locked_refund.provider_refund_id = snapshot.provider_refund_id
-            fields.append("provider_refund_id")
+        fields = _fill_blank(locked_refund, "provider_refund_id", snapshot.provider_refund_id)
         if snapshot.raw:
             locked_refund.provider_payload = dict(snapshot.raw)
             fields.append("provider_payload")
@@ -361,25 +368,8 @@ def apply_preapproval_snapshot(
         locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
         if _is_stale(snapshot.occurred_at, locked.provider_updated_at):
             return ApplyResult(Outcome.STALE, locked)
-        fields = []
-        if snapshot.provider_preapproval_id and not locked.provider_preapproval_id:
-            locked.provider_preapproval_id = snapshot.provider_preapproval_id
-            fields.append("provider_preapproval_id")
-        if snapshot.provider_status and snapshot.provider_status != locked.provider_status:
-            locked.provider_status = snapshot.provider_status[:64]
-            fields.append("provider_status")
-        if snapshot.raw and snapshot.raw != locked.provider_payload:
-            locked.provider_payload = dict(snapshot.raw)
-            fields.append("provider_payload")
-        if snapshot.occurred_at and (
-            locked.provider_updated_at is None or snapshot.occurred_at > locked.provider_updated_at
-        ):
-            locked.provider_updated_at = snapshot.occurred_at
-            fields.append("provider_updated_at")
-        if snapshot.status is not None and locked.needs_reconciliation:
-            locked.needs_reconciliation = False
-            locked.last_error = ""
-            fields += ["needs_reconciliation", "last_error"]
+        fields = _fill_blank(locked, "provider_preapproval_id", snapshot.provider_preapproval_id)
+        fields += _refresh_tracking(locked, snapshot)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
         target = snapshot.status
