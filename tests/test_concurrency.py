@@ -1,0 +1,127 @@
+"""Races on PostgreSQL, where row locks are real.
+
+Many threads deliver the same notification and hit the return view for the
+same payment at the same instant; the payment must move exactly once and the
+business signal must be sent exactly once. SQLite serialises writers and
+ignores ``select_for_update``, so there these tests say why they are skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from django_kakaopay import services
+from django_kakaopay.exceptions import RefundNotAllowed
+from django_kakaopay.models import Payment, Refund, SandboxTransaction, StatusTransition
+from django_kakaopay.sandbox import provider
+
+from .conftest import SignalRecorder
+from .helpers import deliver, event_body, provider_side, started_payment
+
+THREADS = 16
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL row locks; run with "
+            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
+        )
+
+
+def run_at_once(workers: list[Callable[[], Any]]) -> list[Any]:
+    """Start every worker on one barrier; return results or raised exceptions."""
+    barrier = threading.Barrier(len(workers))
+    results: list[Any] = [None] * len(workers)
+
+    def run(index: int, work: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work()
+        except Exception as exc:  # collected and asserted on by the caller
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    return results
+
+
+def test_duplicate_notifications_and_returns_race_to_one_transition(
+    signal_log: SignalRecorder,
+) -> None:
+    payment = started_payment(success_url="/thanks/")
+    provider.decide_payment(provider_side(payment), "approve")
+    body = event_body(payment)
+
+    def notify() -> int:
+        return int(deliver(Client(), body).status_code)
+
+    def come_back() -> str:
+        return str(Client().get(f"/kakaopay/return/{payment.return_token}/")["Location"])
+
+    workers: list[Callable[[], Any]] = [notify, come_back] * (THREADS // 2)
+    results = run_at_once(workers)
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors == []
+    assert results[0::2] == [200] * (THREADS // 2)
+    assert results[1::2] == ["/thanks/"] * (THREADS // 2)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    assert StatusTransition.objects.filter(payment=payment, to_status="paid").count() == 1
+    assert signal_log.names().count("payment_paid") == 1
+
+
+def test_concurrent_charges_for_one_period_charge_once(client: Client) -> None:
+    preapproval = services.create_preapproval()
+    services.start_preapproval(preapproval)
+    provider.decide_preapproval(
+        SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id), "approve"
+    )
+    services.sync_preapproval(preapproval)
+    assert preapproval.status == "active"
+
+    def charge() -> str:
+        return str(
+            services.charge_preapproval(preapproval, amount=9900, billing_period="2026-11").pk
+        )
+
+    results = run_at_once([charge] * THREADS)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert len(set(results)) == 1, "every caller got the same payment"
+    assert Payment.objects.filter(preapproval=preapproval).count() == 1
+    assert SandboxTransaction.objects.filter(kind="payment", parent__isnull=False).count() == 1
+
+
+def test_concurrent_full_refunds_refund_once() -> None:
+    payment = started_payment()
+    provider.decide_payment(provider_side(payment), "approve")
+    services.sync_payment(payment)
+
+    def refund() -> str:
+        return str(services.request_refund(Payment.objects.get(pk=payment.pk), 11000).status)
+
+    results = run_at_once([refund] * THREADS)
+    succeeded = [r for r in results if r == Refund.Status.SUCCEEDED]
+    refused = [r for r in results if isinstance(r, RefundNotAllowed)]
+    assert len(succeeded) == 1
+    assert len(refused) == THREADS - 1
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 11000
+    assert payment.status == Payment.Status.REFUNDED
+    assert Refund.objects.filter(payment=payment).count() == 1
