@@ -171,10 +171,11 @@ def start_payment(
     if payment.status != PaymentStatus.CREATED:
         return payment
     backend = get_backend(payment.backend)
-    # With neither an explicit choice nor a browser to look at, leave it empty
-    # so that the backend's own default (an option) applies.
+    # With no explicit choice and no recognisable phone, leave it empty so
+    # that the backend's own default (an option) applies.
+    # A phone's browser is recognised (wap); anything else defers to the backend.
     terminal = payment.terminal_type or (
-        terminal_type_for_request(request) if request is not None else ""
+        terminal_type_for_request(request, default="") if request is not None else ""
     )
     os_type = os_type_for_request(request) if request is not None else ""
     provider_request = PaymentRequest(

@@ -20,8 +20,10 @@ account, no network). Put overrides in the environment or in
     ``http://127.0.0.1:8000``).
 ``CHECKOUT_SECRET_KEY`` (+ ``CHECKOUT_PROCESSING_CHANNEL_ID``,
 ``CHECKOUT_ENVIRONMENT``, ``CHECKOUT_SUBDOMAIN_PREFIX``,
-``CHECKOUT_WEBHOOK_SIGNATURE_KEYS``, ``CHECKOUT_WEBHOOK_AUTHORIZATION``)
-    When set, adds the ``checkout`` backend (Checkout.com).
+``CHECKOUT_WEBHOOK_SIGNATURE_KEYS``, ``CHECKOUT_WEBHOOK_AUTHORIZATION``,
+``CHECKOUT_TERMINAL_TYPE``, ``CHECKOUT_OS_TYPE``)
+    When set, adds the ``checkout`` backend (Checkout.com). With
+    ``KAKAOPAY_BACKEND=checkout`` the shop pays through it.
 ``SMART2PAY_SITE_ID`` (+ ``SMART2PAY_API_KEY``, ``SMART2PAY_ENVIRONMENT``)
     When set, adds the ``smart2pay`` backend.
 """
@@ -135,8 +137,12 @@ if env("CHECKOUT_SECRET_KEY", default=""):
             "SUBDOMAIN_PREFIX": env("CHECKOUT_SUBDOMAIN_PREFIX", default=""),
             # Comma-separated; more than one while a key is being rotated.
             "WEBHOOK_SIGNATURE_KEYS": env.list("CHECKOUT_WEBHOOK_SIGNATURE_KEYS", default=[]),
+            # The default when the customer's browser does not say: web, wap or app.
+            "TERMINAL_TYPE": env("CHECKOUT_TERMINAL_TYPE", default="web"),
         },
     }
+    if env("CHECKOUT_OS_TYPE", default=""):
+        KAKAOPAY_BACKENDS["checkout"]["OPTIONS"]["OS_TYPE"] = env("CHECKOUT_OS_TYPE")
     if env("CHECKOUT_WEBHOOK_AUTHORIZATION", default=""):
         KAKAOPAY_BACKENDS["checkout"]["OPTIONS"]["WEBHOOK_AUTHORIZATION"] = env(
             "CHECKOUT_WEBHOOK_AUTHORIZATION"
