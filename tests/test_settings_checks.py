@@ -109,6 +109,7 @@ def test_bad_sandbox_options_are_reported() -> None:
     assert found == ["kakaopay.E005"]
 
 
+@pytest.mark.django_db  # Django 6.1's check command also checks the database
 def test_manage_py_check_runs_them() -> None:
     call_command("check", stdout=StringIO())
     with (
