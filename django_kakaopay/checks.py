@@ -62,6 +62,17 @@ def check_settings(
                     id="kakaopay.E005",
                 )
             )
+        for advice in backend_class.check_warnings(config.options):
+            errors.append(
+                checks.Warning(
+                    f"KakaoPay backend {alias!r}: {advice}.",
+                    hint=(
+                        "Follow the advice above, or add 'kakaopay.W001' to "
+                        "SILENCED_SYSTEM_CHECKS once you have."
+                    ),
+                    id="kakaopay.W001",
+                )
+            )
         try:
             backend = backend_class(alias=alias, options=config.options)
         except Exception as exc:  # a broken third-party backend must not crash `check`

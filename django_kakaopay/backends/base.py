@@ -265,6 +265,12 @@ class BaseBackend:
             if not options.get(name)
         ]
 
+    @classmethod
+    def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
+        """Advice about ``options`` that is not an error, as sentences for a
+        system check warning (``kakaopay.W001``). The default has none."""
+        return []
+
     @property
     def is_live(self) -> bool:
         """Whether this backend moves real money (used by system checks)."""

@@ -24,8 +24,9 @@ account, no network). Put overrides in the environment or in
 ``CHECKOUT_TERMINAL_TYPE``, ``CHECKOUT_OS_TYPE``)
     When set, adds the ``checkout`` backend (Checkout.com). With
     ``KAKAOPAY_BACKEND=checkout`` the shop pays through it.
-``SMART2PAY_SITE_ID`` (+ ``SMART2PAY_API_KEY``, ``SMART2PAY_ENVIRONMENT``)
-    When set, adds the ``smart2pay`` backend.
+``SMART2PAY_SITE_ID`` (+ ``SMART2PAY_API_KEY``, ``SMART2PAY_ENVIRONMENT``,
+``SMART2PAY_KRW_EXPONENT``)
+    When set, adds the ``smart2pay`` backend (Smart2Pay, KakaoPay method 1135).
 """
 
 from __future__ import annotations
@@ -147,7 +148,6 @@ if env("CHECKOUT_SECRET_KEY", default=""):
         KAKAOPAY_BACKENDS["checkout"]["OPTIONS"]["WEBHOOK_AUTHORIZATION"] = env(
             "CHECKOUT_WEBHOOK_AUTHORIZATION"
         )
-# PLACEHOLDER: the Smart2Pay backend is not released yet; its option names may change.
 if env("SMART2PAY_SITE_ID", default=""):
     KAKAOPAY_BACKENDS["smart2pay"] = {
         "BACKEND": "django_kakaopay.backends.smart2pay.Smart2PayBackend",
@@ -157,6 +157,12 @@ if env("SMART2PAY_SITE_ID", default=""):
             "ENVIRONMENT": env("SMART2PAY_ENVIRONMENT", default="test"),
         },
     }
+    # Once you have confirmed on the test environment how KRW is scaled
+    # (see the Smart2Pay docs page), say so: 0 for whole won, 2 for hundredths.
+    if env("SMART2PAY_KRW_EXPONENT", default=""):
+        KAKAOPAY_BACKENDS["smart2pay"]["OPTIONS"]["AMOUNT_EXPONENTS"] = {
+            "KRW": env.int("SMART2PAY_KRW_EXPONENT")
+        }
 
 KAKAOPAY = {
     "DEFAULT_BACKEND": env("KAKAOPAY_BACKEND", default="sandbox"),
