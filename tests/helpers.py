@@ -8,7 +8,15 @@ from typing import Any
 from django.test import Client
 
 from django_kakaopay import services
-from django_kakaopay.models import Payment, SandboxTransaction
+from django_kakaopay.backends.base import (
+    PaymentRef,
+    PaymentRequest,
+    PaymentSnapshot,
+    RedirectInstruction,
+)
+from django_kakaopay.backends.sandbox import SandboxBackend
+from django_kakaopay.exceptions import OutcomeUnknown, ProviderRejected
+from django_kakaopay.models import Payment, Preapproval, SandboxTransaction
 from django_kakaopay.sandbox import provider
 from django_kakaopay.sandbox.signing import SIGNATURE_HEADER, sign, signing_secret
 
@@ -61,3 +69,65 @@ def deliver(
     return client.post(
         f"/kakaopay/webhooks/{alias}/", body, content_type="application/json", headers=headers
     )
+
+
+def paid_payment(**kwargs: Any) -> Payment:
+    """A payment the customer approved at the sandbox, settled by a pull."""
+    payment = started_payment(**kwargs)
+    provider.decide_payment(provider_side(payment), "approve")
+    services.sync_payment(payment)
+    assert payment.status == Payment.Status.PAID
+    return payment
+
+
+def active_preapproval(**kwargs: Any) -> Preapproval:
+    """An auto-debit agreement the customer confirmed at the sandbox, settled by a pull."""
+    preapproval = services.create_preapproval(**kwargs)
+    services.start_preapproval(preapproval)
+    agreement = SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id)
+    provider.decide_preapproval(agreement, "approve")
+    services.sync_preapproval(preapproval)
+    assert preapproval.status == Preapproval.Status.ACTIVE
+    return preapproval
+
+
+# -- providers that misbehave, registered with ``sandbox_settings()`` ------------------
+
+
+class FlakyBackend(SandboxBackend):
+    """Creating and pulling a payment time out: the provider may or may not have acted."""
+
+    def create_payment(self, request: PaymentRequest) -> RedirectInstruction:
+        raise OutcomeUnknown("POST /payments timed out; the outcome is unknown.")
+
+    def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
+        raise OutcomeUnknown("GET /payments timed out; the outcome is unknown.")
+
+
+class RefusingBackend(SandboxBackend):
+    """The provider refuses to create the payment (a validation error)."""
+
+    def create_payment(self, request: PaymentRequest) -> RedirectInstruction:
+        raise ProviderRejected("currency_not_supported", status_code=422, codes=("currency",))
+
+
+def sandbox_settings(*, extra: dict[str, str] | None = None, **options: Any) -> dict[str, Any]:
+    """``KAKAOPAY`` with the sandbox (given ``OPTIONS``) and the misbehaving providers.
+
+    ``extra`` maps more aliases to backend dotted paths.
+    """
+    value: dict[str, Any] = {
+        "DEFAULT_BACKEND": "sandbox",
+        "BACKENDS": {
+            "sandbox": {
+                "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
+                "OPTIONS": options,
+            },
+            "flaky": {"BACKEND": "tests.helpers.FlakyBackend", "OPTIONS": {}},
+            "refusing": {"BACKEND": "tests.helpers.RefusingBackend", "OPTIONS": {}},
+        },
+        "SITE_URL": "http://testserver",
+    }
+    for alias, path in (extra or {}).items():
+        value["BACKENDS"][alias] = {"BACKEND": path, "OPTIONS": {}}
+    return value

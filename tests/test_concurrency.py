@@ -18,11 +18,25 @@ from django.test import Client
 
 from django_kakaopay import services
 from django_kakaopay.exceptions import RefundNotAllowed
-from django_kakaopay.models import Payment, Refund, SandboxTransaction, StatusTransition
+from django_kakaopay.models import (
+    Payment,
+    Refund,
+    SandboxTransaction,
+    StatusTransition,
+    WebhookEvent,
+)
 from django_kakaopay.sandbox import provider
 
 from .conftest import SignalRecorder
-from .helpers import deliver, event_body, provider_side, started_payment
+from .helpers import (
+    HEADPHONES,
+    active_preapproval,
+    deliver,
+    event_body,
+    paid_payment,
+    provider_side,
+    started_payment,
+)
 
 THREADS = 16
 
@@ -85,16 +99,29 @@ def test_duplicate_notifications_and_returns_race_to_one_transition(
     assert payment.status == Payment.Status.PAID
     assert StatusTransition.objects.filter(payment=payment, to_status="paid").count() == 1
     assert signal_log.names().count("payment_paid") == 1
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.attempts == 1, "every other delivery was answered as a duplicate"
 
 
-def test_concurrent_charges_for_one_period_charge_once(client: Client) -> None:
-    preapproval = services.create_preapproval()
-    services.start_preapproval(preapproval)
-    provider.decide_preapproval(
-        SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id), "approve"
-    )
-    services.sync_preapproval(preapproval)
-    assert preapproval.status == "active"
+def test_concurrent_checkouts_start_the_payment_once(signal_log: SignalRecorder) -> None:
+    payment = services.create_payment(amount=11000, items=HEADPHONES)
+
+    def checkout() -> str:
+        return str(Client().get(payment.get_checkout_url())["Location"])
+
+    results = run_at_once([checkout] * THREADS)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert len(set(results)) == 1, "everyone is sent to the same KakaoPay page"
+    assert SandboxTransaction.objects.filter(kind="payment").count() == 1
+    assert list(payment.transitions.values_list("from_status", "to_status")) == [
+        ("created", "pending")
+    ]
+    assert signal_log.names().count("status_changed") == 1
+
+
+def test_concurrent_charges_for_one_period_charge_once(signal_log: SignalRecorder) -> None:
+    preapproval = active_preapproval()
 
     def charge() -> str:
         return str(
@@ -106,12 +133,14 @@ def test_concurrent_charges_for_one_period_charge_once(client: Client) -> None:
     assert len(set(results)) == 1, "every caller got the same payment"
     assert Payment.objects.filter(preapproval=preapproval).count() == 1
     assert SandboxTransaction.objects.filter(kind="payment", parent__isnull=False).count() == 1
+    made = Payment.objects.get(preapproval=preapproval)
+    assert made.status == Payment.Status.PAID
+    assert StatusTransition.objects.filter(payment=made, to_status="paid").count() == 1
+    assert signal_log.names().count("payment_paid") == 1
 
 
-def test_concurrent_full_refunds_refund_once() -> None:
-    payment = started_payment()
-    provider.decide_payment(provider_side(payment), "approve")
-    services.sync_payment(payment)
+def test_concurrent_full_refunds_refund_once(signal_log: SignalRecorder) -> None:
+    payment = paid_payment()
 
     def refund() -> str:
         return str(services.request_refund(Payment.objects.get(pk=payment.pk), 11000).status)
@@ -125,3 +154,6 @@ def test_concurrent_full_refunds_refund_once() -> None:
     assert payment.refunded_amount == 11000
     assert payment.status == Payment.Status.REFUNDED
     assert Refund.objects.filter(payment=payment).count() == 1
+    assert provider_side(payment).refunded_amount == 11000
+    assert SandboxTransaction.objects.filter(kind="refund").count() == 1
+    assert signal_log.names().count("payment_refunded") == 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -71,12 +71,36 @@ PREAPPROVAL_STATUS_MAP: dict[str, str] = {
 
 
 def _parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time; one without a zone is taken as UTC, so times always compare."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _minor_units(data: Mapping[str, Any], key: str) -> int | None:
+    """A whole number of minor units, or ``None`` when absent; anything else is malformed."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedWebhook(
+            _("%(field)s is not a whole number of minor units: %(value)r")
+            % {"field": key, "value": value}
+        )
+    return value
+
+
+def _currency(data: Mapping[str, Any]) -> str | None:
+    value = data.get("currency")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedWebhook(_("currency is not a currency code: %(value)r") % {"value": value})
+    return value
 
 
 def _origin(url: str) -> str:
@@ -257,9 +281,9 @@ class SandboxBackend(BaseBackend):
             provider_status=raw_status,
             provider_payment_id=str(data.get("id", "")),
             reference=str(data.get("reference", "")),
-            amount=data.get("amount"),
-            currency=data.get("currency"),
-            refunded_amount=data.get("refunded_amount"),
+            amount=_minor_units(data, "amount"),
+            currency=_currency(data),
+            refunded_amount=_minor_units(data, "refunded_amount"),
             occurred_at=occurred_at,
             raw=dict(data),
         )
@@ -293,8 +317,8 @@ class SandboxBackend(BaseBackend):
             reference=str(data.get("reference", "")),
             provider_payment_id=str(data.get("parent_id") or ""),
             payment_reference=str(data.get("parent_reference") or ""),
-            amount=data.get("amount"),
-            currency=data.get("currency"),
+            amount=_minor_units(data, "amount"),
+            currency=_currency(data),
             occurred_at=occurred_at,
             raw=dict(data),
         )

@@ -17,6 +17,19 @@ class ChangeSource(models.TextChoices):
     COMMAND = "command", _("Command")
 
 
+APPEND_ONLY = "Status transitions are append-only."
+
+
+class StatusTransitionQuerySet(models.QuerySet["StatusTransition"]):
+    """Bulk changes bypass ``save``/``delete`` on the model, so refuse them here too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError(APPEND_ONLY)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError(APPEND_ONLY)
+
+
 class StatusTransition(models.Model):
     """Append-only log of every status change, with what caused it."""
 
@@ -52,6 +65,8 @@ class StatusTransition(models.Model):
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
+    objects = StatusTransitionQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("status transition")
         verbose_name_plural = _("status transitions")
@@ -72,8 +87,8 @@ class StatusTransition(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            raise ValueError("Status transitions are append-only.")
+            raise ValueError(APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Status transitions are append-only.")
+        raise ValueError(APPEND_ONLY)

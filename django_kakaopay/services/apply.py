@@ -173,19 +173,31 @@ def _refresh_tracking(obj: Tracked, snapshot: PaymentSnapshot | PreapprovalSnaps
 
 
 def _money_mismatch(
-    amount: int, currency: str, their_amount: int | None, their_currency: str | None
+    amount: int, currency: str, their_amount: object, their_currency: object
 ) -> str:
-    if their_currency and their_currency.upper() != currency.upper():
+    """Why the provider's money differs from ours ("" when it does not).
+
+    Typed as ``object`` on purpose: a backend that passes the provider's value
+    through unchecked (a string, a float) gets a recorded mismatch, never a
+    crash that would roll the record back, and never a match.
+    """
+    if their_currency and str(their_currency).upper() != currency.upper():
         return _("Currency mismatch: the provider reported %(theirs)s, expected %(ours)s.") % {
             "theirs": their_currency,
             "ours": currency,
         }
-    if their_amount is not None and their_amount != amount:
-        return _("Amount mismatch: the provider reported %(theirs)s, expected %(ours)s.") % {
-            "theirs": format_money(their_amount, currency),
-            "ours": format_money(amount, currency),
-        }
-    return ""
+    if their_amount is None:
+        return ""
+    if isinstance(their_amount, bool) or not isinstance(their_amount, int):
+        theirs = repr(their_amount)
+    elif their_amount != amount:
+        theirs = format_money(their_amount, currency)
+    else:
+        return ""
+    return _("Amount mismatch: the provider reported %(theirs)s, expected %(ours)s.") % {
+        "theirs": theirs,
+        "ours": format_money(amount, currency),
+    }
 
 
 def _record_provider_refunds(
