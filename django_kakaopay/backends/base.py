@@ -9,6 +9,7 @@ checks that every backend, ours or a third party's, must pass.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
 from collections.abc import Mapping
@@ -240,6 +241,11 @@ class BaseBackend:
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     required_options: ClassVar[tuple[str, ...]] = ()
+    # Every option name the backend understands; when listed, a misspelt
+    # option is reported by ``manage.py check`` instead of silently ignored.
+    known_options: ClassVar[tuple[str, ...]] = ()
+    # How the provider is named in messages ("Checkout.com").
+    display_name: ClassVar[str] = ""
     # A sandbox backend moves no real money; checks are lighter for it.
     is_sandbox_backend: ClassVar[bool] = False
     # Names of headers that may be stored with an inbound notification.
@@ -264,6 +270,24 @@ class BaseBackend:
             for name in cls.required_options
             if not options.get(name)
         ]
+
+    @classmethod
+    def unknown_option_problems(cls, options: Mapping[str, Any]) -> list[str]:
+        """Names in ``options`` the backend does not understand (usually typos).
+
+        Only backends that list ``known_options`` are checked.
+        """
+        if not cls.known_options:
+            return []
+        problems = []
+        for name in options:
+            if name in cls.known_options:
+                continue
+            close = difflib.get_close_matches(str(name), cls.known_options, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            label = cls.display_name or cls.__name__
+            problems.append(f"{name!r} is not an option of the {label} backend{hint}")
+        return problems
 
     @classmethod
     def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:

@@ -43,7 +43,6 @@ shape is accepted and the raw payload is kept.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import hmac
 import json
@@ -245,6 +244,9 @@ def _phone(phone: str) -> dict[str, str] | None:
 class CheckoutBackend(BaseBackend):
     """KakaoPay through Checkout.com's Payment Setup API."""
 
+    known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    display_name: ClassVar[str] = "Checkout.com"
+
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.REFUNDS, Capability.PARTIAL_REFUNDS}
     )
@@ -292,18 +294,7 @@ class CheckoutBackend(BaseBackend):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls._unknown_option_problems(options)
-
-    @classmethod
-    def _unknown_option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        problems = []
-        for name in options:
-            if name in OPTION_NAMES:
-                continue
-            close = difflib.get_close_matches(str(name), OPTION_NAMES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{name!r} is not an option of the Checkout.com backend{hint}")
-        return problems
+        return cls._option_problems(options) + cls.unknown_option_problems(options)
 
     @classmethod
     def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:

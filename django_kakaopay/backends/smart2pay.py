@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import hmac
 import ipaddress
 import json
@@ -428,6 +427,9 @@ class InexactAmount(ValueError):
 class Smart2PayBackend(BaseBackend):
     """KakaoPay (method 1135) through Smart2Pay's REST API."""
 
+    known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    display_name: ClassVar[str] = "Smart2Pay"
+
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.PREAPPROVALS}
     )
@@ -477,7 +479,7 @@ class Smart2PayBackend(BaseBackend):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls._unknown_option_problems(options)
+        return cls._option_problems(options) + cls.unknown_option_problems(options)
 
     @classmethod
     def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
@@ -497,17 +499,6 @@ class Smart2PayBackend(BaseBackend):
             "{'KRW': 2} if Smart2Pay expects hundredths of a won; either setting silences "
             "this warning"
         ]
-
-    @classmethod
-    def _unknown_option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        problems = []
-        for name in options:
-            if name in OPTION_NAMES:
-                continue
-            close = difflib.get_close_matches(str(name), OPTION_NAMES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{name!r} is not an option of the Smart2Pay backend{hint}")
-        return problems
 
     @classmethod
     def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
