@@ -33,6 +33,19 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "SITE_URL": "",
     # Seconds between automatic refreshes of the "payment processing" page.
     "PROCESSING_REFRESH_SECONDS": 3,
+    # The REST API (django_kakaopay.api), used only when its URLs are mounted.
+    # Permission classes (dotted paths) of every API endpoint.
+    "API_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The permission class (dotted path) that refunds and charges also need.
+    "API_STAFF_PERMISSION": "django_kakaopay.api.permissions.HasKakaoPayStaffPermission",
+    # Rate of the create endpoints per caller ("30/minute"); None turns it off.
+    "API_CREATE_RATE": "30/minute",
+    # Hosts that absolute success and failure URLs may point to, besides ALLOWED_HOSTS.
+    "API_ALLOWED_REDIRECT_HOSTS": [],
+    # Page size of the list endpoints (callers may ask for up to 100 with ?page_size=).
+    "API_PAGE_SIZE": 20,
+    # Seconds a request waits for a concurrent request with the same Idempotency-Key.
+    "API_IDEMPOTENCY_WAIT": 10,
 }
 
 

@@ -1,4 +1,5 @@
 from ..sandbox.models import SandboxTransaction
+from .api import IdempotencyRecord
 from .payment import Payment
 from .preapproval import Preapproval
 from .refund import Refund
@@ -7,6 +8,7 @@ from .webhook import WebhookEvent, WebhookEventStatus
 
 __all__ = [
     "ChangeSource",
+    "IdempotencyRecord",
     "Payment",
     "Preapproval",
     "Refund",

@@ -160,6 +160,7 @@ def start_payment(
     *,
     request: HttpRequest | None = None,
     source: ChangeSource | str = ChangeSource.CHECKOUT,
+    os_type: str = "",
 ) -> Payment:
     """Ask the provider to create the payment and store where to send the customer.
 
@@ -177,7 +178,8 @@ def start_payment(
     terminal = payment.terminal_type or (
         terminal_type_for_request(request, default="") if request is not None else ""
     )
-    os_type = os_type_for_request(request) if request is not None else ""
+    # An explicit ``os_type`` (the API's, for apps) wins over the browser's.
+    os_type = os_type or (os_type_for_request(request) if request is not None else "")
     provider_request = PaymentRequest(
         reference=payment.reference,
         amount=payment.amount,

@@ -1,0 +1,326 @@
+"""Request and response shapes of the API.
+
+Amounts are whole numbers of the currency's minor unit (₩11,000 is ``11000``);
+floats, numeric strings and booleans are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http.request import validate_host
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..backends.base import TerminalType
+from ..conf import backend_configs, get_setting
+from ..models import Payment, Preapproval, Refund
+from ..money import CurrencyError, normalize_currency
+
+#: Larger amounts are refused (no KakaoPay payment is near it; the column is 64-bit).
+MAX_AMOUNT = 10**12
+OS_TYPES = ("ios", "android")
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class MinorUnitsField(serializers.Field):  # type: ignore[type-arg]
+    """A positive JSON integer; ``1.0``, ``"100"`` and ``true`` are refused."""
+
+    default_error_messages = {
+        "invalid": gettext_lazy(
+            "Enter a whole number of the currency's minor unit (a JSON integer, e.g. 11000)."
+        ),
+        "min_value": gettext_lazy("The amount must be positive."),
+        "max_value": gettext_lazy("The amount must be at most %(max)d."),
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if data <= 0:
+            self.fail("min_value")
+        if data > MAX_AMOUNT:
+            raise serializers.ValidationError(
+                self.error_messages["max_value"] % {"max": MAX_AMOUNT}, code="max_value"
+            )
+        return data
+
+    def to_representation(self, value: Any) -> int:
+        return int(value)
+
+
+class TextField(serializers.CharField):
+    """A ``CharField`` that also refuses text the database cannot store."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = str(super().to_internal_value(data))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise serializers.ValidationError(_("The text is not valid Unicode.")) from exc
+        return value
+
+
+def allowed_redirect_hosts() -> list[str]:
+    return [*get_setting("API_ALLOWED_REDIRECT_HOSTS"), *settings.ALLOWED_HOSTS]
+
+
+def validate_redirect_url(value: str) -> None:
+    """A path on this site, or an absolute http(s) URL on an allowed host."""
+    if not value:
+        return
+    if any(ch.isspace() or not ch.isprintable() for ch in value) or "\\" in value:
+        raise serializers.ValidationError(_("Enter a URL without spaces or backslashes."))
+    parts = urlsplit(value)
+    if not parts.scheme and not parts.netloc:
+        if not value.startswith("/") or value.startswith("//"):
+            raise serializers.ValidationError(
+                _("Enter an absolute URL or a path starting with a single '/'.")
+            )
+        return
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise serializers.ValidationError(_("Only http and https URLs are allowed."))
+    if not validate_host(parts.hostname, allowed_redirect_hosts()):
+        raise serializers.ValidationError(
+            _(
+                "The host %(host)s is not allowed. Add it to "
+                'KAKAOPAY["API_ALLOWED_REDIRECT_HOSTS"] or use a path on this site.'
+            )
+            % {"host": parts.hostname}
+        )
+
+
+def validate_backend(value: str) -> None:
+    if value and value not in backend_configs():
+        raise serializers.ValidationError(
+            _("No KakaoPay backend is configured under the alias %(alias)r.") % {"alias": value}
+        )
+
+
+class CurrencyField(TextField):
+    """An ISO 4217 code this package knows, upper-cased: ``"krw"`` becomes ``"KRW"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_currency(value)
+        except CurrencyError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class ItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    name = TextField(max_length=200)
+    quantity = MinorUnitsField(default=1, help_text=gettext_lazy("A positive whole number."))
+    unit_price = MinorUnitsField(help_text=gettext_lazy("In the currency's minor unit."))
+    reference = TextField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class CustomerSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    name = TextField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    phone = TextField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class RedirectUrlsMixin(serializers.Serializer):  # type: ignore[type-arg]
+    success_url = TextField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_redirect_url],
+        help_text=gettext_lazy("Where the customer goes after paying: a path or an allowed host."),
+    )
+    failure_url = TextField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_redirect_url],
+        help_text=gettext_lazy("Where the customer goes after a failure or cancellation."),
+    )
+    backend = TextField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_backend],
+        help_text=gettext_lazy("A backend alias from KAKAOPAY['BACKENDS']; empty: the default."),
+    )
+
+
+class PaymentCreateSerializer(RedirectUrlsMixin):
+    amount = MinorUnitsField(help_text=gettext_lazy("In the currency's minor unit: 11000 KRW."))
+    currency = CurrencyField(max_length=3, default="KRW")
+    reference = TextField(max_length=100, required=False, allow_blank=True, default="")
+    description = TextField(max_length=255, required=False, allow_blank=True, default="")
+    items = ItemSerializer(many=True, required=False, default=list)
+    customer = CustomerSerializer(required=False)
+    terminal_type = serializers.ChoiceField(
+        choices=[(t.value, t.value) for t in TerminalType],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("web (PC), wap (mobile browser) or app; empty: from the browser."),
+    )
+    os_type = serializers.ChoiceField(
+        choices=[(os, os) for os in OS_TYPES],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("ios or android; required when terminal_type is app."),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        items = attrs.get("items") or []
+        if items:
+            total = sum(item["quantity"] * item["unit_price"] for item in items)
+            if total != attrs["amount"]:
+                raise serializers.ValidationError(
+                    {
+                        "items": [
+                            _("The items add up to %(total)d, not to the amount %(amount)d.")
+                            % {"total": total, "amount": attrs["amount"]}
+                        ]
+                    }
+                )
+        if attrs.get("terminal_type") == TerminalType.APP and not attrs.get("os_type"):
+            raise serializers.ValidationError(
+                {"os_type": [_("ios or android is required when terminal_type is app.")]}
+            )
+        if attrs.get("reference") and Payment.objects.filter(reference=attrs["reference"]).exists():
+            raise serializers.ValidationError(
+                {"reference": [_("A payment with this reference already exists.")]}
+            )
+        return attrs
+
+
+class CustomerOutMixin(serializers.Serializer):  # type: ignore[type-arg]
+    customer = serializers.SerializerMethodField()
+
+    @extend_schema_field(CustomerSerializer)
+    def get_customer(self, obj: Payment | Preapproval) -> dict[str, str]:
+        return {"name": obj.customer_name, "email": obj.customer_email, "phone": obj.customer_phone}
+
+
+class PaymentSerializer(CustomerOutMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    amount = MinorUnitsField(read_only=True)
+    refunded_amount = MinorUnitsField(read_only=True)
+    amount_display = serializers.CharField(read_only=True)
+    items = ItemSerializer(many=True, read_only=True)
+    preapproval = serializers.UUIDField(source="preapproval_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "amount",
+            "currency",
+            "amount_display",
+            "refunded_amount",
+            "description",
+            "items",
+            "customer",
+            "success_url",
+            "failure_url",
+            "terminal_type",
+            "backend",
+            "redirect_url",
+            "preapproval",
+            "billing_period",
+            "needs_reconciliation",
+            "created_at",
+            "updated_at",
+            "paid_at",
+        ]
+        read_only_fields = fields
+
+
+class RefundCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    amount = MinorUnitsField(
+        required=False, help_text=gettext_lazy("Omit to refund everything still refundable.")
+    )
+    reason = TextField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    amount = MinorUnitsField(read_only=True)
+    payment = serializers.UUIDField(source="payment_id", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment",
+            "reference",
+            "amount",
+            "status",
+            "origin",
+            "reason",
+            "needs_reconciliation",
+            "created_at",
+            "updated_at",
+            "succeeded_at",
+        ]
+        read_only_fields = fields
+
+
+class PreapprovalCreateSerializer(RedirectUrlsMixin):
+    currency = CurrencyField(max_length=3, default="KRW")
+    reference = TextField(max_length=100, required=False, allow_blank=True, default="")
+    description = TextField(max_length=255, required=False, allow_blank=True, default="")
+    customer = CustomerSerializer(required=False)
+    max_amount = MinorUnitsField(
+        required=False, help_text=gettext_lazy("The largest charge the customer agrees to.")
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            attrs.get("reference")
+            and Preapproval.objects.filter(reference=attrs["reference"]).exists()
+        ):
+            raise serializers.ValidationError(
+                {"reference": [_("A preapproval with this reference already exists.")]}
+            )
+        return attrs
+
+
+class PreapprovalSerializer(CustomerOutMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    max_amount = MinorUnitsField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Preapproval
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "currency",
+            "description",
+            "max_amount",
+            "customer",
+            "success_url",
+            "failure_url",
+            "backend",
+            "redirect_url",
+            "needs_reconciliation",
+            "created_at",
+            "updated_at",
+            "activated_at",
+            "canceled_at",
+        ]
+        read_only_fields = fields
+
+
+class ChargeCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    amount = MinorUnitsField(help_text=gettext_lazy("In the currency's minor unit."))
+    billing_period = TextField(
+        max_length=64,
+        help_text=gettext_lazy("One charge per period, e.g. 2026-11; repeating it is safe."),
+    )
+    description = TextField(max_length=255, required=False, allow_blank=True, default="")
