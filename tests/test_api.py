@@ -645,3 +645,14 @@ def test_create_payment_never_fails_with_5xx(customer: User, body: Any) -> None:
         response = client_for(customer).post(f"{API}/payments/", body, format="json")
     assert response.status_code < 500, (body, response.content)
     assert response.status_code in (201, 400), (body, response.content)
+
+
+def test_currency_must_be_one_the_backend_takes(api: APIClient) -> None:
+    from .test_checkout_backend import CHECKOUT_SETTINGS
+
+    with override_settings(KAKAOPAY=CHECKOUT_SETTINGS):
+        response = create(api, currency="USD", amount=1100, items=[])
+    assert response.status_code == 400, response.data
+    assert "currency" in response.data
+    assert "USD" in str(response.data["currency"])
+    assert Payment.objects.count() == 0

@@ -710,3 +710,16 @@ def test_transition_rows_cannot_be_deleted() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Payment.objects.filter(pk=payment.pk).delete()
     assert Payment.objects.filter(pk=payment.pk).exists()
+
+
+def test_a_currency_the_backend_does_not_take_is_refused() -> None:
+    from .test_checkout_backend import CHECKOUT_SETTINGS
+
+    with override_settings(KAKAOPAY=CHECKOUT_SETTINGS):
+        with pytest.raises(InvalidPaymentRequest, match="USD"):
+            services.create_payment(amount=1100, currency="USD", backend="checkout")
+        assert (
+            services.create_payment(amount=1100, currency="USD", backend="sandbox").currency
+            == "USD"
+        )
+        assert services.create_payment(amount=11000, currency="KRW", backend="checkout")

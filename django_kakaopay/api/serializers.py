@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..backends.base import TerminalType
-from ..conf import backend_configs, get_setting
+from ..conf import backend_configs, default_backend_alias, get_backend, get_setting
 from ..models import Payment, Preapproval, Refund
 from ..money import CurrencyError, normalize_currency
 
@@ -188,6 +188,18 @@ class PaymentCreateSerializer(RedirectUrlsMixin):
                         ]
                     }
                 )
+        alias = attrs.get("backend") or default_backend_alias()
+        if alias in backend_configs() and not get_backend(alias).supports_currency(
+            attrs["currency"]
+        ):
+            raise serializers.ValidationError(
+                {
+                    "currency": [
+                        _("The backend %(alias)r does not take KakaoPay payments in %(currency)s.")
+                        % {"alias": alias, "currency": attrs["currency"]}
+                    ]
+                }
+            )
         if attrs.get("terminal_type") == TerminalType.APP and not attrs.get("os_type"):
             raise serializers.ValidationError(
                 {"os_type": [_("ios or android is required when terminal_type is app.")]}

@@ -246,6 +246,9 @@ class BaseBackend:
     known_options: ClassVar[tuple[str, ...]] = ()
     # How the provider is named in messages ("Checkout.com").
     display_name: ClassVar[str] = ""
+    # Currencies the provider processes KakaoPay in; empty means "not restricted
+    # here" (any ISO 4217 code this package knows).
+    currencies: ClassVar[frozenset[str]] = frozenset()
     # A sandbox backend moves no real money; checks are lighter for it.
     is_sandbox_backend: ClassVar[bool] = False
     # Names of headers that may be stored with an inbound notification.
@@ -306,6 +309,9 @@ class BaseBackend:
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def supports_currency(self, currency: str) -> bool:
+        return not self.currencies or currency.upper() in self.currencies
 
     # one-time payments -----------------------------------------------------
 

@@ -246,6 +246,9 @@ class CheckoutBackend(BaseBackend):
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
     display_name: ClassVar[str] = "Checkout.com"
+    # Checkout.com's KakaoPay page lists these processing currencies (KRW by
+    # arrangement with the account manager).
+    currencies: ClassVar[frozenset[str]] = frozenset({"KRW", "HKD", "SGD"})
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.REFUNDS, Capability.PARTIAL_REFUNDS}

@@ -97,6 +97,14 @@ def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
     return Customer(**{key: str(value) for key, value in customer.items()})
 
 
+def _check_currency(alias: str, currency: str) -> None:
+    if not get_backend(alias).supports_currency(currency):
+        raise InvalidPaymentRequest(
+            _("The backend %(alias)r does not take KakaoPay payments in %(currency)s.")
+            % {"alias": alias, "currency": currency}
+        )
+
+
 def create_payment(
     *,
     amount: int,
@@ -130,7 +138,7 @@ def create_payment(
             _("Unknown terminal type %(value)r.") % {"value": terminal_type}
         )
     alias = backend or default_backend_alias()
-    get_backend(alias)  # fail now, not at checkout, if the alias is wrong
+    _check_currency(alias, currency)  # also fails now, not at checkout, on a wrong alias
     person = _customer(customer)
     reference = reference or new_reference()
     if Payment.objects.filter(reference=reference).exists():

@@ -33,7 +33,14 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PaymentStatus, PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_preapproval_snapshot
-from .payments import _customer, _error_evidence, _fail_start, new_reference, signed_in
+from .payments import (
+    _check_currency,
+    _customer,
+    _error_evidence,
+    _fail_start,
+    new_reference,
+    signed_in,
+)
 from .transitions import transition
 from .urls import notification_url, return_url
 
@@ -61,6 +68,7 @@ def create_preapproval(
     except (ValueError, CurrencyError) as exc:
         raise InvalidPaymentRequest(str(exc)) from exc
     alias = backend or default_backend_alias()
+    _check_currency(alias, currency)
     if not get_backend(alias).supports(Capability.PREAPPROVALS):
         raise InvalidPaymentRequest(
             _("The backend %(alias)r does not support preapprovals.") % {"alias": alias}
