@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from django_kakaopay.models import IdempotencyRecord, Payment, Preapproval, SandboxTransaction
 from django_kakaopay.sandbox import provider
 from tests.conftest import is_postgres
-from tests.helpers import HEADPHONES, sandbox_settings
+from tests.helpers import HEADPHONES, active_preapproval, paid_payment, sandbox_settings
 
 API = "/kakaopay/api"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "api" / "openapi.yaml"
@@ -656,3 +656,44 @@ def test_currency_must_be_one_the_backend_takes(api: APIClient) -> None:
     assert "currency" in response.data
     assert "USD" in str(response.data["currency"])
     assert Payment.objects.count() == 0
+
+
+other_post_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "amount": st.integers(-10, 10**13) | json_scalars,
+        "billing_period": st.text(max_size=80) | json_scalars,
+        "currency": st.sampled_from(["KRW", "USD", "XXX", ""]) | json_scalars,
+        "max_amount": st.integers(-10, 10**13) | json_scalars,
+        "reference": st.text(max_size=120) | json_scalars,
+        "reason": st.text(max_size=300) | json_values,
+        "description": st.text(max_size=300) | json_values,
+        "success_url": st.text(max_size=50) | json_scalars,
+        "backend": st.sampled_from(["sandbox", "nope"]) | json_scalars,
+    },
+)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    endpoint=st.sampled_from(["preapprovals", "refunds", "charges", "cancel"]),
+    body=other_post_bodies | json_values,
+)
+def test_other_post_endpoints_never_fail_with_5xx(staff: User, endpoint: str, body: Any) -> None:
+    """Every other POST of the schema, with bodies in and out of its shapes."""
+    value = {**sandbox_settings(), "API_CREATE_RATE": None}
+    with override_settings(KAKAOPAY=value):
+        paths = {"preapprovals": f"{API}/preapprovals/"}
+        if endpoint in ("refunds", "charges", "cancel"):
+            payment = paid_payment(user=staff)
+            agreement = active_preapproval(user=staff)
+            paths["refunds"] = f"{API}/payments/{payment.pk}/refunds/"
+            paths["charges"] = f"{API}/preapprovals/{agreement.pk}/charges/"
+            paths["cancel"] = f"{API}/preapprovals/{agreement.pk}/cancel/"
+        response = client_for(staff).post(paths[endpoint], body, format="json")
+    assert response.status_code < 500, (endpoint, body, response.content)
