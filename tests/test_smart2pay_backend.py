@@ -2026,3 +2026,21 @@ class TestSmart2PayConformance(BackendConformance):
         self.arrange_create_payment(backend, request)
         instruction = backend.create_payment(request)
         assert instruction.snapshot.reference == request.reference
+
+
+def test_preapproval_without_redirect_url_is_unknown(rsps: responses.RequestsMock) -> None:
+    body = json.loads(SEED_PREAPPROVAL_RESPONSE)
+    body["Preapproval"]["RedirectURL"] = None
+    rsps.add(responses.POST, f"{TEST_BASE}/v1/preapprovals", json=body, status=201)
+    with pytest.raises(OutcomeUnknown, match="22276"):
+        make_backend().create_preapproval(seed_preapproval_request())
+
+
+def test_a_finished_payment_without_redirect_url_goes_to_the_return_view(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_payment_create(rsps, payment_resource(status=2, redirect=None))
+    request = payment_request()
+    instruction = make_backend().create_payment(request)
+    assert instruction.url == request.return_url
+    assert instruction.snapshot.status == PaymentStatus.PAID

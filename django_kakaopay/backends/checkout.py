@@ -49,7 +49,6 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote, urlencode
 
@@ -82,6 +81,7 @@ from .base import (
     content_hash,
 )
 from .http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
+from .payloads import parse_iso_time, scrub
 
 logger = logging.getLogger("django_kakaopay.checkout")
 
@@ -182,23 +182,8 @@ def _href(obj: Mapping[str, Any], rel: str) -> str:
     return _str(_mapping(_mapping(obj.get("_links")).get(rel)).get("href"))
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def _scrub(value: Any) -> Any:
-    """A copy of a payload without the return URLs (they grant access to a payment)."""
-    if isinstance(value, Mapping):
-        return {str(k): _scrub(v) for k, v in value.items() if k not in SCRUBBED_KEYS}
-    if isinstance(value, list):
-        return [_scrub(item) for item in value]
-    return value
+    return scrub(value, SCRUBBED_KEYS)
 
 
 def map_payment_status(raw: str) -> str | None:
@@ -912,7 +897,9 @@ class CheckoutBackend(BaseBackend):
         event_type = _str(event.get("type"))
         if not event_id or not event_type:
             raise MalformedWebhook(_("The Checkout.com notification has no id or type."))
-        occurred_at = _parse_time(event.get("created_on")) or _parse_time(event.get("timestamp"))
+        occurred_at = parse_iso_time(event.get("created_on")) or parse_iso_time(
+            event.get("timestamp")
+        )
         if event_type not in PAYMENT_EVENTS and event_type not in REFUND_EVENTS:
             return ParsedWebhook(event_id, event_type, (), occurred_at)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -51,6 +51,7 @@ from .base import (
     RefundSnapshot,
     Snapshot,
 )
+from .payloads import parse_iso_time
 
 PAYMENT_STATUS_MAP: dict[str, str] = {
     provider.READY: PaymentStatus.PENDING,
@@ -68,17 +69,6 @@ PREAPPROVAL_STATUS_MAP: dict[str, str] = {
     provider.QUIT_PAYMENT: PreapprovalStatus.CANCELED,
     provider.FAIL_SID: PreapprovalStatus.FAILED,
 }
-
-
-def _parse_time(value: object) -> datetime | None:
-    """An ISO 8601 time; one without a zone is taken as UTC, so times always compare."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _minor_units(data: Mapping[str, Any], key: str) -> int | None:
@@ -247,7 +237,7 @@ class SandboxBackend(BaseBackend):
             raise MalformedWebhook(
                 _("Unreadable sandbox notification: %(error)r") % {"error": exc}
             ) from exc
-        occurred_at = _parse_time(event.get("created_at"))
+        occurred_at = parse_iso_time(event.get("created_at"))
         update: Snapshot
         if kind == SandboxTransaction.Kind.PAYMENT:
             update = self._payment_snapshot_from_json(data, occurred_at)

@@ -83,11 +83,13 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote, urlencode
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..exceptions import (
     MalformedWebhook,
@@ -123,6 +125,7 @@ from .base import (
     content_hash,
 )
 from .http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
+from .payloads import as_utc, scrub
 
 logger = logging.getLogger("django_kakaopay.smart2pay")
 
@@ -303,16 +306,49 @@ def parse_notification_time(value: object) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return as_utc(parsed)
+
+
+# Smart2Pay created (or, when reconciled, already had) the object but sent no
+# page to send the customer to. Whole sentences, so each translates well.
+MISSING_REDIRECT: dict[tuple[str, bool], Promise] = {
+    (PAYMENT, False): gettext_lazy(
+        "Smart2Pay created payment %(id)s but sent no RedirectURL; the payment will be reconciled."
+    ),
+    (PAYMENT, True): gettext_lazy(
+        "Smart2Pay already had payment %(id)s but sent no RedirectURL for it; "
+        "the payment will be reconciled."
+    ),
+    (PREAPPROVAL, False): gettext_lazy(
+        "Smart2Pay created preapproval %(id)s but sent no RedirectURL; the "
+        "preapproval will be reconciled."
+    ),
+    (PREAPPROVAL, True): gettext_lazy(
+        "Smart2Pay already had preapproval %(id)s but sent no RedirectURL for "
+        "it; the preapproval will be reconciled."
+    ),
+}
+
+
+def _redirect_or_unknown(
+    data: Any, *, still_open: bool, message: Promise, provider_id: str, return_url: str
+) -> str:
+    """Where to send the customer after a create call.
+
+    Without a RedirectURL, an object still open cannot be paid, so the outcome
+    is unknown and reconciliation takes over. A finished one goes straight to
+    our return view, which shows the outcome.
+    """
+    url = _str(_get(data, "RedirectURL"))
+    if url:
+        return url
+    if still_open:
+        raise OutcomeUnknown(str(message) % {"id": provider_id})
+    return return_url
 
 
 def _scrub(value: Any) -> Any:
-    """A copy of a payload without return URLs (they carry the customer's token)."""
-    if isinstance(value, Mapping):
-        return {str(k): _scrub(v) for k, v in value.items() if k not in SCRUBBED_KEYS}
-    if isinstance(value, list):
-        return [_scrub(item) for item in value]
-    return value
+    return scrub(value, SCRUBBED_KEYS)
 
 
 def basic_authorization(site_id: str, api_key: str) -> str:
@@ -781,22 +817,13 @@ class Smart2PayBackend(BaseBackend):
             data = self._find_payment(transaction_id, operation, missing_is_unknown=True)
             reconciled = True
         snapshot = self._payment_snapshot_or_unknown(data, request.reference)
-        url = _str(_get(data, "RedirectURL"))
-        if not url:
-            if snapshot.status in (None, PaymentStatus.PENDING):
-                if reconciled:
-                    message = _(
-                        "Smart2Pay already had payment %(id)s but sent no RedirectURL for it; "
-                        "the payment will be reconciled."
-                    )
-                else:
-                    message = _(
-                        "Smart2Pay created payment %(id)s but sent no RedirectURL; the payment "
-                        "will be reconciled."
-                    )
-                raise OutcomeUnknown(message % {"id": snapshot.provider_payment_id})
-            # Already finished: the return view shows the outcome.
-            url = request.return_url
+        url = _redirect_or_unknown(
+            data,
+            still_open=snapshot.status in (None, PaymentStatus.PENDING),
+            message=MISSING_REDIRECT[PAYMENT, reconciled],
+            provider_id=snapshot.provider_payment_id,
+            return_url=request.return_url,
+        )
         return RedirectInstruction(url, snapshot)
 
     def payment_body(self, request: PaymentRequest, transaction_id: str) -> dict[str, Any]:
@@ -1100,21 +1127,13 @@ class Smart2PayBackend(BaseBackend):
             data = self._find_preapproval(preapproval_id, operation, missing_is_unknown=True)
             reconciled = True
         snapshot = self.preapproval_snapshot(data, reference=request.reference)
-        url = _str(_get(data, "RedirectURL"))
-        if not url:
-            if snapshot.status in (None, PreapprovalStatus.PENDING):
-                if reconciled:
-                    message = _(
-                        "Smart2Pay already had preapproval %(id)s but sent no RedirectURL for "
-                        "it; the preapproval will be reconciled."
-                    )
-                else:
-                    message = _(
-                        "Smart2Pay created preapproval %(id)s but sent no RedirectURL; the "
-                        "preapproval will be reconciled."
-                    )
-                raise OutcomeUnknown(message % {"id": snapshot.provider_preapproval_id})
-            url = request.return_url
+        url = _redirect_or_unknown(
+            data,
+            still_open=snapshot.status in (None, PreapprovalStatus.PENDING),
+            message=MISSING_REDIRECT[PREAPPROVAL, reconciled],
+            provider_id=snapshot.provider_preapproval_id,
+            return_url=request.return_url,
+        )
         return PreapprovalRedirect(url, snapshot)
 
     def preapproval_body(self, request: PreapprovalRequest, preapproval_id: str) -> dict[str, Any]:
