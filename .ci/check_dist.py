@@ -12,6 +12,9 @@ from pathlib import Path
 REQUIRED = (
     "django_kakaopay/py.typed",
     "django_kakaopay/migrations/0001_initial.py",
+    "django_kakaopay/migrations/0003_billing_plan_cancel_request_reconciled_at.py",
+    "django_kakaopay/templates/admin/django_kakaopay/payment/refund.html",
+    "django_kakaopay/templates/admin/django_kakaopay/preapproval/charge.html",
     "django_kakaopay/templates/django_kakaopay/base.html",
     "django_kakaopay/templates/django_kakaopay/sandbox/payment.html",
     "django_kakaopay/templates/django_kakaopay/sandbox/preapproval.html",

@@ -46,6 +46,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "API_PAGE_SIZE": 20,
     # Seconds a request waits for a concurrent request with the same Idempotency-Key.
     "API_IDEMPOTENCY_WAIT": 10,
+    # ``manage.py kakaopay_reconcile``: seconds an object must have existed
+    # before its unknown or pending outcome is pulled from the provider.
+    "RECONCILE_AFTER": 600,
+    # Seconds after creation at which a payment or preapproval the provider
+    # still reports pending is expired locally (a later success still wins).
+    "EXPIRE_AFTER": 86400,
 }
 
 

@@ -56,7 +56,10 @@ PAYMENT_TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     P.FAILED: frozenset({P.PAID}),
     P.REFUNDED: frozenset(),
     P.CANCELED: frozenset(),
-    P.EXPIRED: frozenset(),
+    # ``expired`` is also set locally by reconciliation when a payment stays
+    # pending at the provider too long; that is our decision, not the
+    # provider's, so a later report that the money was taken still wins.
+    P.EXPIRED: frozenset({P.PAID}),
 }
 
 PREAPPROVAL_TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {

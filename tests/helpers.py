@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from django.test import Client
 
 from django_kakaopay import services
 from django_kakaopay.backends.base import (
+    ChargeRequest,
     PaymentRef,
     PaymentRequest,
     PaymentSnapshot,
+    PreapprovalRedirect,
+    PreapprovalRef,
+    PreapprovalRequest,
+    PreapprovalSnapshot,
     RedirectInstruction,
+    RefundRequest,
+    RefundSnapshot,
 )
 from django_kakaopay.backends.sandbox import SandboxBackend
 from django_kakaopay.exceptions import OutcomeUnknown, ProviderRejected
 from django_kakaopay.models import Payment, Preapproval, SandboxTransaction
 from django_kakaopay.sandbox import provider
 from django_kakaopay.sandbox.signing import SIGNATURE_HEADER, sign, signing_secret
+
+_T = TypeVar("_T")
 
 HEADPHONES = [{"name": "Wireless headphones", "quantity": 1, "unit_price": 11000}]
 
@@ -130,4 +140,63 @@ def sandbox_settings(*, extra: dict[str, str] | None = None, **options: Any) -> 
     }
     for alias, path in (extra or {}).items():
         value["BACKENDS"][alias] = {"BACKEND": path, "OPTIONS": {}}
+    return value
+
+
+class LossyBackend(SandboxBackend):
+    """The sandbox, with chosen calls timing out.
+
+    ``faults`` maps a method name to ``"lost"`` (the request never reached the
+    provider) or ``"late"`` (the provider acted, but the answer was lost). It
+    is class state: tests set it and the ``lossy`` fixture clears it.
+    """
+
+    faults: ClassVar[dict[str, str]] = {}
+    calls: ClassVar[list[str]] = []
+
+    def _call(self, name: str, call: Callable[[], _T]) -> _T:
+        LossyBackend.calls.append(name)
+        mode = self.faults.get(name)
+        if mode == "lost":
+            raise OutcomeUnknown(f"{name} timed out before reaching the provider.")
+        result = call()
+        if mode == "late":
+            raise OutcomeUnknown(f"{name} timed out after the provider acted.")
+        return result
+
+    def create_payment(self, request: PaymentRequest) -> RedirectInstruction:
+        return self._call("create_payment", lambda: SandboxBackend.create_payment(self, request))
+
+    def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
+        return self._call("fetch_payment", lambda: SandboxBackend.fetch_payment(self, ref))
+
+    def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
+        return self._call("refund_payment", lambda: SandboxBackend.refund_payment(self, request))
+
+    def create_preapproval(self, request: PreapprovalRequest) -> PreapprovalRedirect:
+        return self._call(
+            "create_preapproval", lambda: SandboxBackend.create_preapproval(self, request)
+        )
+
+    def fetch_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        return self._call("fetch_preapproval", lambda: SandboxBackend.fetch_preapproval(self, ref))
+
+    def charge_preapproval(self, request: ChargeRequest) -> PaymentSnapshot:
+        return self._call(
+            "charge_preapproval", lambda: SandboxBackend.charge_preapproval(self, request)
+        )
+
+    def cancel_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        return self._call(
+            "cancel_preapproval", lambda: SandboxBackend.cancel_preapproval(self, ref)
+        )
+
+
+def lossy_settings() -> dict[str, Any]:
+    """``sandbox_settings()`` plus the ``lossy`` alias, which sends no notifications."""
+    value = sandbox_settings()
+    value["BACKENDS"]["lossy"] = {
+        "BACKEND": "tests.helpers.LossyBackend",
+        "OPTIONS": {"NOTIFICATIONS": "none"},
+    }
     return value

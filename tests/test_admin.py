@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
-from django.urls import reverse
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import resolve, reverse
+from django.utils import translation
 
 from django_kakaopay import services
+from django_kakaopay.backends.checkout import CheckoutBackend
+from django_kakaopay.backends.smart2pay import Smart2PayBackend
 from django_kakaopay.models import (
     Payment,
     Preapproval,
@@ -17,6 +22,7 @@ from django_kakaopay.models import (
     WebhookEvent,
 )
 from django_kakaopay.sandbox import provider
+from tests import helpers
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +122,308 @@ def test_webhook_event_shows_body_but_no_secret_headers(staff_client: Client) ->
     assert "evt_admin" in html
     assert "c2VjcmV0LWNyZWRlbnRpYWw" not in html
     assert "forged-signature-value" not in html
+
+
+# -- list pages: one query count whatever the number of rows ------------------------
+
+LISTED = (Payment, Refund, Preapproval, WebhookEvent, StatusTransition)
+
+
+def add_rows(start: int, count: int) -> None:
+    """``count`` paid payments with a refund each, and as many active agreements.
+
+    The sandbox notifies in process, so each also leaves inbox rows and transitions.
+    """
+    for number in range(start, start + count):
+        payment = helpers.paid_payment(
+            reference=f"ORD-{number:04d}",
+            customer={"name": f"Customer {number}", "email": f"c{number}@example.com"},
+        )
+        services.request_refund(payment, 1000, reason="damaged box")
+        helpers.active_preapproval(
+            reference=f"AGR-{number:04d}",
+            customer={"name": f"Customer {number}", "email": f"c{number}@example.com"},
+            max_amount=50000,
+        )
+
+
+def changelist_queries(client: Client, model: type) -> int:
+    url = reverse(f"admin:django_kakaopay_{model._meta.model_name}_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+@pytest.mark.parametrize("model", LISTED, ids=lambda m: m.__name__)
+def test_actions_run_outside_a_request_transaction(model: type) -> None:
+    """Refund rows must commit before the provider is called, even with ATOMIC_REQUESTS."""
+    view = resolve(reverse(f"admin:django_kakaopay_{model._meta.model_name}_changelist")).func
+    assert "default" in getattr(view, "_non_atomic_requests", set())
+
+
+def test_changelist_query_count_does_not_grow_with_rows(staff_client: Client) -> None:
+    add_rows(0, 2)
+    for model in LISTED:  # warm caches (content types, sessions) before counting
+        changelist_queries(staff_client, model)
+    few = {model.__name__: changelist_queries(staff_client, model) for model in LISTED}
+    add_rows(2, 10)
+    assert Payment.objects.count() == 12
+    assert Refund.objects.count() == 12
+    assert Preapproval.objects.count() == 12
+    assert WebhookEvent.objects.count() >= 12
+    many = {model.__name__: changelist_queries(staff_client, model) for model in LISTED}
+    assert many == few
+
+
+def test_payment_list_shows_badge_customer_and_filters(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    url = reverse("admin:django_kakaopay_payment_changelist")
+    html = staff_client.get(url).content.decode()
+    assert "kakaopay-status-partially_refunded" in html
+    assert "Partially refunded" in html
+    assert "Jia Tsang" in html
+    assert "₩1,000" in html, "the refunded amount is shown formatted"
+    filtered = staff_client.get(url, {"status__exact": "paid"}).content.decode()
+    assert "ORD-5023-4E89" not in filtered
+    by_currency = staff_client.get(url, {"currency": "KRW"}).content.decode()
+    assert "ORD-5023-4E89" in by_currency
+
+
+def test_refund_list_searches_by_payment_reference_and_provider_id(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    refund = Refund.objects.get(payment=paid_payment)
+    url = reverse("admin:django_kakaopay_refund_changelist")
+    assert refund.reference in staff_client.get(url, {"q": "ORD-5023"}).content.decode()
+    assert refund.provider_refund_id
+    page = staff_client.get(url, {"q": refund.provider_refund_id}).content.decode()
+    assert refund.reference in page
+    assert "₩1,000" in page
+    assert refund.reference not in staff_client.get(url, {"q": "nothing"}).content.decode()
+
+
+# -- change pages -------------------------------------------------------------------
+
+
+def test_payment_change_page_pretty_prints_and_escapes_the_payload(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    Payment.objects.filter(pk=paid_payment.pk).update(
+        provider_payload={"note": "<script>alert('x')</script>", "name": "카카오"}
+    )
+    url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    html = staff_client.get(url).content.decode()
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(" in html
+    assert "&quot;name&quot;: &quot;카카오&quot;" in html, "indented, not ASCII-escaped"
+    assert '<pre class="kakaopay-json"' in html
+
+
+def test_payment_change_page_links_transitions_refunds_and_notifications(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    html = staff_client.get(url).content.decode()
+    refund = Refund.objects.get(payment=paid_payment)
+    assert refund.reference in html
+    assert "partially_refunded" in html, "the transition log is inline"
+    event_ids = {
+        t.evidence["webhook_event"]
+        for t in StatusTransition.objects.filter(payment=paid_payment)
+        if "webhook_event" in t.evidence
+    }
+    assert event_ids, "the sandbox notified the approval"
+    for event_id in event_ids:
+        event_url = reverse("admin:django_kakaopay_webhookevent_change", args=[event_id])
+        assert event_url in html
+
+
+def test_description_and_metadata_are_editable_without_touching_the_status(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    response = staff_client.post(
+        url, {"description": "gift wrap", "metadata": '{"order": 5023}', **inline_management()}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    paid_payment.refresh_from_db()
+    assert paid_payment.description == "gift wrap"
+    assert paid_payment.metadata == {"order": 5023}
+    assert paid_payment.status == Payment.Status.PARTIALLY_REFUNDED
+
+
+def inline_management() -> dict[str, str]:
+    data = {}
+    for prefix in ("refunds", "transitions"):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+    return data
+
+
+def test_webhook_event_page_shows_pretty_body_headers_and_changed_records(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    transition = (
+        StatusTransition.objects.filter(payment=paid_payment, evidence__has_key="webhook_event")
+        .order_by("created_at")
+        .first()
+    )
+    assert transition is not None
+    event = WebhookEvent.objects.get(pk=transition.evidence["webhook_event"])
+    url = reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk])
+    html = staff_client.get(url).content.decode()
+    assert '<pre class="kakaopay-body"' in html
+    assert "\n  &quot;data&quot;: {" in html, "JSON bodies are indented"
+    assert "Content-Type" in html
+    payment_url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    assert payment_url in html
+    assert 'name="event_key"' not in html, "read-only"
+
+
+def test_transition_list_links_subject_and_notification(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    html = staff_client.get(
+        reverse("admin:django_kakaopay_statustransition_changelist")
+    ).content.decode()
+    assert reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk]) in html
+    assert "/admin/django_kakaopay/webhookevent/" in html
+
+
+def test_nothing_can_be_deleted(staff_client: Client, paid_payment: Payment) -> None:
+    refund = Refund.objects.get(payment=paid_payment)
+    event = WebhookEvent.objects.first()
+    assert event is not None
+    for model, pk in ((Payment, paid_payment.pk), (Refund, refund.pk), (WebhookEvent, event.pk)):
+        url = reverse(f"admin:django_kakaopay_{model._meta.model_name}_delete", args=[pk])
+        assert staff_client.post(url, {"post": "yes"}).status_code == 403
+    assert Payment.objects.filter(pk=paid_payment.pk).exists()
+
+
+# -- links to the provider's dashboard ----------------------------------------------
+
+
+def test_sandbox_payment_links_to_its_sandbox_transaction(
+    staff_client: Client, paid_payment: Payment
+) -> None:
+    url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    html = staff_client.get(url).content.decode()
+    target = reverse(
+        "admin:django_kakaopay_sandboxtransaction_change", args=[paid_payment.provider_payment_id]
+    )
+    assert f'href="{target}"' in html
+    assert staff_client.get(target).status_code == 200
+
+
+def test_a_configured_dashboard_url_is_used(staff_client: Client) -> None:
+    template = "https://dashboard.example.com/payments/{id}?from=admin"
+    with override_settings(KAKAOPAY=helpers.sandbox_settings(DASHBOARD_URL=template)):
+        payment = helpers.paid_payment()
+        url = reverse("admin:django_kakaopay_payment_change", args=[payment.pk])
+        html = staff_client.get(url).content.decode()
+    expected = f"https://dashboard.example.com/payments/{payment.provider_payment_id}?from=admin"
+    assert f'href="{expected.replace("&", "&amp;")}"' in html
+
+
+CHECKOUT_OPTIONS = {
+    "SECRET_KEY": "sk_sbox_admin_tests",
+    "PROCESSING_CHANNEL_ID": "pc_admintests",
+    "ENVIRONMENT": "sandbox",
+    "SUBDOMAIN_PREFIX": "abcd1234",
+}
+
+
+def test_provider_backends_have_no_dashboard_link_unless_configured(
+    staff_client: Client,
+) -> None:
+    kakaopay = helpers.sandbox_settings()
+    kakaopay["BACKENDS"]["checkout"] = {
+        "BACKEND": "django_kakaopay.backends.checkout.CheckoutBackend",
+        "OPTIONS": CHECKOUT_OPTIONS,
+    }
+    with override_settings(KAKAOPAY=kakaopay):
+        payment = Payment.objects.create(
+            reference="ORD-CKO-1",
+            backend="checkout",
+            amount=11000,
+            currency="KRW",
+            status=Payment.Status.PENDING,
+            provider_payment_id="pay_abc/../1",
+        )
+        url = reverse("admin:django_kakaopay_payment_change", args=[payment.pk])
+        assert "dashboard.example.com" not in staff_client.get(url).content.decode()
+        assert CheckoutBackend("checkout", CHECKOUT_OPTIONS).dashboard_url("payment", "x") == ""
+        assert Smart2PayBackend.dashboard_url_template == ""
+        configured = {**CHECKOUT_OPTIONS, "DASHBOARD_URL": "https://dashboard.example.com/{id}"}
+        kakaopay["BACKENDS"]["checkout"]["OPTIONS"] = configured
+        assert CheckoutBackend.unknown_option_problems(configured) == []
+    with override_settings(KAKAOPAY=kakaopay):
+        html = staff_client.get(url).content.decode()
+    # The provider's id is quoted as one path segment.
+    assert 'href="https://dashboard.example.com/pay_abc%2F..%2F1"' in html
+
+
+def test_dashboard_url_per_kind_mapping() -> None:
+    backend = Smart2PayBackend(
+        "smart2pay",
+        {
+            "SITE_ID": "1234",
+            "API_KEY": "key",
+            "ENVIRONMENT": "test",
+            "DASHBOARD_URL": {"payment": "https://s2p.example/p/{id}"},
+        },
+    )
+    assert backend.dashboard_url("payment", "42") == "https://s2p.example/p/42"
+    assert backend.dashboard_url("preapproval", "42") == ""
+    assert backend.dashboard_url("payment", "") == ""
+
+
+# -- Korean -------------------------------------------------------------------------
+
+
+def test_payment_pages_render_in_korean(staff_client: Client, paid_payment: Payment) -> None:
+    changelist = reverse("admin:django_kakaopay_payment_changelist")
+    html = staff_client.get(changelist, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "검색" in html, "Django admin's own Korean"
+    assert "결제" in html, "the app's Korean model name"
+    with translation.override("ko"):
+        label = str(Payment.Status.PARTIALLY_REFUNDED.label)
+    assert label != "Partially refunded"
+    assert label in html, "the status badge shows the translated label"
+    change = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
+    response = staff_client.get(change, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 200
+    assert "결제" in response.content.decode()
+    assert "₩11,000" in response.content.decode()
+
+
+def test_every_change_page_renders(staff_client: Client, paid_payment: Payment) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-PAGE", max_amount=30000)
+    services.charge_preapproval(agreement, amount=9900, billing_period="2026-11")
+    objects = [
+        paid_payment,
+        Refund.objects.get(payment=paid_payment),
+        agreement,
+        WebhookEvent.objects.first(),
+        StatusTransition.objects.first(),
+    ]
+    for obj in objects:
+        assert obj is not None
+        url = reverse(f"admin:django_kakaopay_{obj._meta.model_name}_change", args=[obj.pk])
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+    html = staff_client.get(
+        reverse("admin:django_kakaopay_preapproval_change", args=[agreement.pk])
+    ).content.decode()
+    assert "AGR-PAGE-2026-11" in html, "charges are inline"
+    assert "₩30,000" in html
+    assert 'name="max_amount"' not in html
+    assert 'name="status"' not in html

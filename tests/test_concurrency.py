@@ -2,7 +2,8 @@
 
 Many threads deliver the same notification and hit the return view for the
 same payment at the same instant; the payment must move exactly once and the
-business signal must be sent exactly once. SQLite serialises writers and
+business signal must be sent exactly once. Several runs of the cron jobs
+(charge_due, reconcile) at once share the rows instead of repeating them. SQLite serialises writers and
 ignores ``select_for_update``, so there these tests say why they are skipped.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
+from django.utils import timezone
 
 from django_kakaopay import services
 from django_kakaopay.exceptions import RefundNotAllowed
@@ -30,9 +33,11 @@ from django_kakaopay.sandbox import provider
 from .conftest import SignalRecorder
 from .helpers import (
     HEADPHONES,
+    LossyBackend,
     active_preapproval,
     deliver,
     event_body,
+    lossy_settings,
     paid_payment,
     provider_side,
     started_payment,
@@ -157,3 +162,52 @@ def test_concurrent_full_refunds_refund_once(signal_log: SignalRecorder) -> None
     assert provider_side(payment).refunded_amount == 11000
     assert SandboxTransaction.objects.filter(kind="refund").count() == 1
     assert signal_log.names().count("payment_refunded") == 1
+
+
+def test_concurrent_charge_due_runs_charge_each_plan_once(signal_log: SignalRecorder) -> None:
+    due = date(2026, 11, 23)
+    plans = [active_preapproval() for _ in range(3)]
+    for preapproval in plans:
+        services.set_billing_plan(preapproval, amount=9900, interval="month", next_charge_on=due)
+
+    def charge_due() -> int:
+        return services.charge_due_preapprovals(today=due).charged
+
+    results = run_at_once([charge_due] * THREADS)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert sum(results) == len(plans), "each plan charged by exactly one runner"
+    for preapproval in plans:
+        assert list(
+            Payment.objects.filter(preapproval=preapproval).values_list("billing_period", flat=True)
+        ) == ["2026-11"]
+        preapproval.refresh_from_db()
+        assert preapproval.next_charge_on == date(2026, 12, 23)
+    assert SandboxTransaction.objects.filter(kind="payment", parent__isnull=False).count() == 3
+    assert signal_log.names().count("payment_paid") == 3
+
+
+def test_concurrent_reconcile_runs_pull_each_row_once() -> None:
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+    with override_settings(KAKAOPAY=lossy_settings()):
+        LossyBackend.faults["create_payment"] = "late"
+        payments = []
+        for _ in range(4):
+            payment = services.create_payment(amount=11000, backend="lossy")
+            services.start_payment(payment)
+            payments.append(payment)
+        LossyBackend.faults.clear()
+        later = timezone.now() + timedelta(hours=1)
+
+        def reconcile() -> int:
+            return services.reconcile(now=later).settled
+
+        results = run_at_once([reconcile] * THREADS)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert sum(results) == len(payments)
+    assert LossyBackend.calls.count("fetch_payment") == len(payments)
+    for payment in payments:
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.PENDING
+        assert payment.transitions.count() == 1
+    LossyBackend.calls.clear()

@@ -43,6 +43,9 @@ ALLOWED: dict[ObjectKind, set[tuple[str, str]]] = {
         (P.PARTIALLY_REFUNDED, P.REFUNDED),
         # A later success overrides an earlier decline (retry inside the provider's page).
         (P.FAILED, P.PAID),
+        # A payment expired locally by reconciliation that the provider reports
+        # paid after all: the money was taken, so it is never lost.
+        (P.EXPIRED, P.PAID),
     },
     "preapproval": {
         (A.CREATED, A.PENDING),
@@ -134,7 +137,7 @@ def test_every_status_has_a_row_and_targets_are_known_statuses() -> None:
 @pytest.mark.parametrize(
     ("kind", "finals"),
     [
-        ("payment", {P.REFUNDED, P.CANCELED, P.EXPIRED}),
+        ("payment", {P.REFUNDED, P.CANCELED}),
         ("preapproval", {A.CANCELED, A.FAILED, A.EXPIRED}),
         ("refund", {R.SUCCEEDED, R.FAILED}),
     ],
@@ -150,6 +153,13 @@ def test_a_failed_payment_is_not_final() -> None:
     assert not is_final("payment", P.PAID)
 
 
+def test_a_locally_expired_payment_can_still_be_reported_paid() -> None:
+    assert not is_final("payment", P.EXPIRED), "our expiry must not lose money taken later"
+    assert can_transition("payment", P.EXPIRED, P.PAID)
+    assert not can_transition("payment", P.EXPIRED, P.PENDING)
+    assert not can_transition("payment", P.EXPIRED, P.FAILED)
+
+
 def test_an_unknown_status_counts_as_final() -> None:
     """Nothing can leave a value we do not know."""
     assert is_final("payment", "Captured")
@@ -163,7 +173,7 @@ def test_sources_of_is_the_inverse_of_the_table(kind: ObjectKind) -> None:
 
 
 def test_sources_of_examples() -> None:
-    assert sources_of("payment", P.PAID) == {P.CREATED, P.PENDING, P.FAILED}
+    assert sources_of("payment", P.PAID) == {P.CREATED, P.PENDING, P.FAILED, P.EXPIRED}
     assert sources_of("payment", P.REFUNDED) == {P.PAID, P.PARTIALLY_REFUNDED}
     assert sources_of("payment", P.CREATED) == frozenset()
     assert sources_of("preapproval", A.ACTIVE) == {A.CREATED, A.PENDING}

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from ..exceptions import KakaoPayError
 
@@ -259,6 +260,12 @@ class BaseBackend:
         "X-Forwarded-For",
     )
 
+    # Where the provider's merchant dashboard shows one object, with ``{id}``
+    # (and optionally ``{kind}``) to fill in. Empty unless the provider
+    # documents a stable deep link: a guessed URL would send staff to the wrong
+    # page. The ``DASHBOARD_URL`` option overrides it.
+    dashboard_url_template: ClassVar[str] = ""
+
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         self.alias = alias
         self.options = dict(options)
@@ -312,6 +319,25 @@ class BaseBackend:
 
     def supports_currency(self, currency: str) -> bool:
         return not self.currencies or currency.upper() in self.currencies
+
+    def dashboard_url(self, kind: str, provider_id: str) -> str:
+        """A link to ``provider_id`` in the provider's dashboard, or ``""``.
+
+        ``kind`` is ``"payment"``, ``"refund"`` or ``"preapproval"``. The
+        ``DASHBOARD_URL`` option is a template string, or a mapping from kind
+        to template when the dashboard shows each kind on its own page.
+        """
+        configured = self.options.get("DASHBOARD_URL")
+        if isinstance(configured, Mapping):
+            configured = configured.get(kind)
+        template = str(configured or self.dashboard_url_template)
+        if not template or not provider_id or "{id}" not in template:
+            return ""
+        # Plain replacement, not str.format: a template may contain other braces,
+        # and the id comes from the provider, so it is quoted as one path segment.
+        return template.replace("{kind}", quote(kind, safe="")).replace(
+            "{id}", quote(provider_id, safe="")
+        )
 
     # one-time payments -----------------------------------------------------
 

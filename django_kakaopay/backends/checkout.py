@@ -111,6 +111,7 @@ OPTION_NAMES = (
     "OS_TYPE",
     "CONNECT_TIMEOUT",
     "READ_TIMEOUT",
+    "DASHBOARD_URL",
 )
 
 # Checkout.com's payment statuses (title case with spaces), normalized to

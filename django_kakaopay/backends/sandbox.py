@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from ..exceptions import MalformedWebhook, ProviderRejected, WebhookAuthenticationError
@@ -119,6 +119,20 @@ class SandboxBackend(BaseBackend):
 
     def has_webhook_credentials(self) -> bool:
         return True
+
+    def dashboard_url(self, kind: str, provider_id: str) -> str:
+        """The simulated provider's "dashboard" is its own admin page.
+
+        A ``DASHBOARD_URL`` option still wins; without the admin (or under a
+        renamed admin site) there is simply no link.
+        """
+        configured = super().dashboard_url(kind, provider_id)
+        if configured or not provider_id:
+            return configured
+        try:
+            return reverse("admin:django_kakaopay_sandboxtransaction_change", args=[provider_id])
+        except NoReverseMatch:
+            return ""
 
     @property
     def notifier(self) -> Notifier:

@@ -151,6 +151,7 @@ OPTION_NAMES = (
     "READ_TIMEOUT",
     "AMOUNT_EXPONENTS",
     "PREAPPROVAL_FREQUENCY",
+    "DASHBOARD_URL",
 )
 PREAPPROVAL_FREQUENCIES = ("onetime", "daily", "weekly", "monthly")
 

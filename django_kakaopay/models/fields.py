@@ -66,6 +66,16 @@ class ProviderTrackedFields(models.Model):
         ),
     )
     last_error = models.TextField(_("last error"), blank=True)
+    reconciled_at = models.DateTimeField(
+        _("last reconciled at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When reconciliation last checked this against the provider; it waits "
+            "RECONCILE_AFTER seconds before checking again."
+        ),
+    )
 
     class Meta:
         abstract = True

@@ -14,10 +14,20 @@ from ..status import PreapprovalStatus
 from .fields import CustomerFields, ProviderTrackedFields, new_idempotency_key, new_return_token
 
 
+class BillingInterval(models.TextChoices):
+    """The unit of a preapproval's billing plan."""
+
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+    YEAR = "year", _("Year")
+
+
 class Preapproval(CustomerFields, ProviderTrackedFields):
     """A customer's KakaoPay auto-debit agreement, against which the merchant charges."""
 
     Status = PreapprovalStatus
+    Interval = BillingInterval
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=100, unique=True)
@@ -66,6 +76,40 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(
+        _("cancellation requested at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set before the provider is asked to end the agreement; while set, no "
+            "charge is made, and reconciliation retries a cancellation that timed out."
+        ),
+    )
+    # An optional billing plan, charged by ``manage.py kakaopay_charge_due``.
+    billing_amount = models.PositiveBigIntegerField(
+        _("billing amount"),
+        null=True,
+        blank=True,
+        help_text=_("Charged every billing period, in the currency's minor unit."),
+    )
+    billing_interval = models.CharField(
+        _("billing interval"), max_length=8, choices=BillingInterval.choices, blank=True
+    )
+    billing_interval_count = models.PositiveSmallIntegerField(
+        _("billing interval count"),
+        default=1,
+        help_text=_("Charge every this many intervals, e.g. 3 months."),
+    )
+    billing_anchor = models.DateField(
+        _("billing anchor"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The first due date of the plan; later due dates keep its day of the month "
+            "(the 31st becomes the last day of shorter months)."
+        ),
+    )
+    next_charge_on = models.DateField(_("next charge on"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("preapproval")
@@ -80,6 +124,24 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
                 fields=["backend", "provider_preapproval_id"],
                 condition=~Q(provider_preapproval_id=""),
                 name="kakaopay_preapproval_provider_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        billing_amount__isnull=True,
+                        billing_interval="",
+                        billing_anchor__isnull=True,
+                        next_charge_on__isnull=True,
+                    )
+                    | Q(
+                        billing_amount__gt=0,
+                        billing_interval__in=BillingInterval.values,
+                        billing_interval_count__gte=1,
+                        billing_anchor__isnull=False,
+                        next_charge_on__isnull=False,
+                    )
+                ),
+                name="kakaopay_preapproval_billing_plan_complete",
             ),
         ]
 
@@ -98,6 +160,10 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
     def get_checkout_url(self) -> str:
         """Where to send the customer to confirm the agreement with KakaoPay."""
         return reverse("kakaopay:preapproval-checkout", args=[self.return_token])
+
+    @property
+    def has_billing_plan(self) -> bool:
+        return self.billing_amount is not None
 
     def as_ref(self) -> PreapprovalRef:
         return PreapprovalRef(

@@ -5,6 +5,14 @@ API and commands call these functions; backends are called only from here.
 """
 
 from .apply import ApplyResult, Outcome, apply_update
+from .billing import (
+    ChargeLine,
+    ChargeOutcome,
+    ChargeReport,
+    charge_due_preapprovals,
+    clear_billing_plan,
+    set_billing_plan,
+)
 from .payments import create_payment, request_refund, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,
@@ -13,21 +21,59 @@ from .preapprovals import (
     start_preapproval,
     sync_preapproval,
 )
-from .webhooks import WebhookResponse, process_event, receive_webhook, replay_event
+from .reconcile import (
+    ReconcileOutcome,
+    ReconcileReport,
+    ReconcileResult,
+    reconcile_payment,
+    reconcile_preapproval,
+    reconcile_refund,
+)
+from .reconcile_run import reconcile
+from .schedule import next_due_date, period_key
+from .webhooks import (
+    ReplayLine,
+    ReplayOutcome,
+    ReplayReport,
+    WebhookResponse,
+    process_event,
+    receive_webhook,
+    replay_event,
+    replay_failed_events,
+)
 
 __all__ = [
     "ApplyResult",
+    "ChargeLine",
+    "ChargeOutcome",
+    "ChargeReport",
     "Outcome",
+    "ReconcileOutcome",
+    "ReconcileReport",
+    "ReconcileResult",
+    "ReplayLine",
+    "ReplayOutcome",
+    "ReplayReport",
     "WebhookResponse",
     "apply_update",
     "cancel_preapproval",
+    "charge_due_preapprovals",
     "charge_preapproval",
+    "clear_billing_plan",
     "create_payment",
     "create_preapproval",
+    "next_due_date",
+    "period_key",
     "process_event",
     "receive_webhook",
+    "reconcile",
+    "reconcile_payment",
+    "reconcile_preapproval",
+    "reconcile_refund",
     "replay_event",
+    "replay_failed_events",
     "request_refund",
+    "set_billing_plan",
     "start_payment",
     "start_preapproval",
     "sync_payment",

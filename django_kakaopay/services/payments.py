@@ -313,12 +313,34 @@ def request_refund(
         if amount < locked.amount and not backend.supports(Capability.PARTIAL_REFUNDS):
             raise RefundNotAllowed(_("This payment's backend does not support partial refunds."))
         refund = Refund.objects.create(payment=locked, amount=amount, reason=reason[:255])
+    send_refund(payment, refund, source=source)
+    return refund
+
+
+def send_refund(
+    payment: Payment,
+    refund: Refund,
+    *,
+    source: ChangeSource | str,
+    step: str = "refund",
+) -> Refund:
+    """Ask the provider for ``refund`` (already committed, status pending).
+
+    Sending the same refund again is safe: the request carries the refund's
+    stored reference and idempotency key, which providers deduplicate. So it
+    is used both for the first request and to retry one that timed out. A
+    refusal fails the refund; an unknown outcome leaves it pending with
+    ``needs_reconciliation`` set.
+    """
+    backend = get_backend(payment.backend)
+    # The stored row, not the caller's copy: provider ids may have arrived since.
+    current = Payment.objects.get(pk=payment.pk)
     provider_request = RefundRequest(
-        payment=locked.as_ref(),
+        payment=current.as_ref(),
         reference=refund.reference,
-        amount=amount,
+        amount=refund.amount,
         idempotency_key=refund.idempotency_key,
-        reason=reason,
+        reason=refund.reason,
     )
     try:
         snapshot = backend.refund_payment(provider_request)
@@ -328,14 +350,18 @@ def request_refund(
             locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
             Refund.objects.filter(pk=refund.pk).update(last_error=str(exc))
             transition(
-                locked_refund, RefundStatus.FAILED, source=source, evidence=_error_evidence(exc)
+                locked_refund,
+                RefundStatus.FAILED,
+                source=source,
+                evidence=_error_evidence(exc),
+                needs_reconciliation=False,
             )
         refund.refresh_from_db()
         return refund
     except ProviderError as exc:
         _mark_unknown(refund, exc)
         return refund
-    apply_refund_snapshot(payment, refund, snapshot, source=source, evidence={"step": "refund"})
+    apply_refund_snapshot(payment, refund, snapshot, source=source, evidence={"step": step})
     refund.refresh_from_db()
     payment.refresh_from_db()
     return refund

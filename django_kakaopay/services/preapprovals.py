@@ -11,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..backends.base import (
@@ -168,6 +169,59 @@ def sync_preapproval(
     )
 
 
+def _being_canceled(preapproval: Preapproval) -> str:
+    return _("Preapproval %(reference)s is being canceled; it is not charged.") % {
+        "reference": preapproval.reference
+    }
+
+
+def charge_row(
+    locked: Preapproval,
+    *,
+    amount: int,
+    billing_period: str,
+    description: str = "",
+    reference: str | None = None,
+) -> Payment:
+    """The charge of ``locked`` for ``billing_period``, created (status ``created``) if new.
+
+    The caller holds ``locked`` under ``select_for_update`` in a transaction;
+    the row, with its idempotency key, is committed with that transaction,
+    before any provider call. Nothing is sent to the provider here.
+    """
+    existing = Payment.objects.filter(preapproval=locked, billing_period=billing_period).first()
+    if existing is not None:
+        return existing
+    if locked.status != PreapprovalStatus.ACTIVE:
+        raise PreapprovalNotActive(
+            _("Preapproval %(reference)s is %(status)s, not active.")
+            % {"reference": locked.reference, "status": locked.get_status_display()}
+        )
+    if locked.cancel_requested_at is not None:
+        raise PreapprovalNotActive(_being_canceled(locked))
+    if locked.max_amount is not None and amount > locked.max_amount:
+        raise InvalidPaymentRequest(_("The charge exceeds the agreed maximum amount."))
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                reference=reference or f"{locked.reference}-{billing_period}",
+                amount=amount,
+                currency=locked.currency,
+                description=(description or locked.description)[:255],
+                customer_name=locked.customer_name,
+                customer_email=locked.customer_email,
+                customer_phone=locked.customer_phone,
+                backend=locked.backend,
+                user=locked.user,
+                preapproval=locked,
+                billing_period=billing_period,
+            )
+    except IntegrityError as exc:
+        raise InvalidPaymentRequest(
+            _("A payment with reference %(reference)r already exists.") % {"reference": reference}
+        ) from exc
+
+
 def charge_preapproval(
     preapproval: Preapproval,
     *,
@@ -191,36 +245,15 @@ def charge_preapproval(
         raise InvalidPaymentRequest(str(exc)) from exc
     with transaction.atomic():
         locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
-        existing = Payment.objects.filter(preapproval=locked, billing_period=billing_period).first()
-        if existing is None:
-            if locked.status != PreapprovalStatus.ACTIVE:
-                raise PreapprovalNotActive(
-                    _("Preapproval %(reference)s is %(status)s, not active.")
-                    % {"reference": locked.reference, "status": locked.get_status_display()}
-                )
-            if locked.max_amount is not None and amount > locked.max_amount:
-                raise InvalidPaymentRequest(_("The charge exceeds the agreed maximum amount."))
-            try:
-                with transaction.atomic():
-                    existing = Payment.objects.create(
-                        reference=reference or f"{locked.reference}-{billing_period}",
-                        amount=amount,
-                        currency=locked.currency,
-                        description=(description or locked.description)[:255],
-                        customer_name=locked.customer_name,
-                        customer_email=locked.customer_email,
-                        customer_phone=locked.customer_phone,
-                        backend=locked.backend,
-                        user=locked.user,
-                        preapproval=locked,
-                        billing_period=billing_period,
-                    )
-            except IntegrityError as exc:
-                raise InvalidPaymentRequest(
-                    _("A payment with reference %(reference)r already exists.")
-                    % {"reference": reference}
-                ) from exc
-    payment = existing
+        payment = charge_row(
+            locked,
+            amount=amount,
+            billing_period=billing_period,
+            description=description,
+            reference=reference,
+        )
+        if payment.status == PaymentStatus.CREATED and locked.cancel_requested_at is not None:
+            raise PreapprovalNotActive(_being_canceled(locked))
     if payment.status != PaymentStatus.CREATED:
         return payment
     if payment.amount != amount:
@@ -230,7 +263,7 @@ def charge_preapproval(
         )
     backend = get_backend(payment.backend)
     charge = ChargeRequest(
-        preapproval=preapproval.as_ref(),
+        preapproval=locked.as_ref(),
         reference=payment.reference,
         amount=payment.amount,
         currency=payment.currency,
@@ -263,9 +296,44 @@ def _site_url_configured() -> bool:
 def cancel_preapproval(
     preapproval: Preapproval, *, source: ChangeSource | str = ChangeSource.ADMIN
 ) -> Preapproval:
-    """End the agreement at the provider; no further charges are possible."""
+    """End the agreement at the provider; no further charges are possible.
+
+    ``cancel_requested_at`` is recorded before the provider is called, and
+    from then on the agreement is never charged. If the call times out, the
+    agreement stays as it was with ``needs_reconciliation`` set and
+    ``manage.py kakaopay_reconcile`` retries the cancellation. If the
+    provider refuses it, nothing changed: the request is forgotten and the
+    error raised.
+    """
     if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
         return preapproval
+    now = timezone.now()
+    Preapproval.objects.filter(pk=preapproval.pk, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, updated_at=now
+    )
+    preapproval.cancel_requested_at = (
+        Preapproval.objects.filter(pk=preapproval.pk)
+        .values_list("cancel_requested_at", flat=True)
+        .get()
+    )
+    try:
+        return send_cancel(preapproval, source=source)
+    except ProviderError:
+        # Refused (timeouts are handled by send_cancel): nothing changed.
+        Preapproval.objects.filter(pk=preapproval.pk).update(cancel_requested_at=None)
+        preapproval.cancel_requested_at = None
+        raise
+
+
+def send_cancel(
+    preapproval: Preapproval, *, source: ChangeSource | str, step: str = "cancel"
+) -> Preapproval:
+    """Ask the provider to end the agreement and apply its answer.
+
+    Used for the first request and to retry one whose outcome is unknown: a
+    cancellation is naturally idempotent. A timeout sets
+    ``needs_reconciliation``; a refusal raises the provider's error.
+    """
     backend = get_backend(preapproval.backend)
     try:
         snapshot = backend.cancel_preapproval(preapproval.as_ref())
@@ -277,5 +345,5 @@ def cancel_preapproval(
         return preapproval
     if snapshot.status is None:
         snapshot = replace(snapshot, status=PreapprovalStatus.CANCELED)
-    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "cancel"})
+    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": step})
     return preapproval

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -155,3 +157,119 @@ def replay_event(event: WebhookEvent) -> WebhookResponse:
             % {"status": event.get_status_display()}
         )
     return process_event(event)
+
+
+class ReplayOutcome(enum.StrEnum):
+    REPLAYED = "replayed"  # processed (or ignored) this time
+    FAILED = "failed"  # processing failed again; the row stays failed
+    SKIPPED = "skipped"  # not failed, or held by another runner
+    REJECTED = "rejected"  # failed authentication: never replayed
+    NOT_FOUND = "not_found"  # no such inbox row
+
+
+@dataclass(frozen=True)
+class ReplayLine:
+    event: int | str
+    outcome: ReplayOutcome
+    backend: str = ""
+    status: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.outcome.value}: {self.backend or '?'} #{self.event} [{self.status}]"
+        return f"{text} {self.detail}" if self.detail else text
+
+
+@dataclass
+class ReplayReport:
+    lines: list[ReplayLine] = field(default_factory=list)
+
+    def count(self, *outcomes: ReplayOutcome) -> int:
+        return sum(1 for line in self.lines if line.outcome in outcomes)
+
+    @property
+    def replayed(self) -> int:
+        return self.count(ReplayOutcome.REPLAYED)
+
+    @property
+    def failed(self) -> int:
+        """Replays that failed, plus ids asked for that cannot be replayed."""
+        return self.count(ReplayOutcome.FAILED, ReplayOutcome.REJECTED, ReplayOutcome.NOT_FOUND)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(ReplayOutcome.SKIPPED)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def replay_failed_events(
+    ids: Iterable[int | str] | None = None,
+    *,
+    backend: str | None = None,
+    limit: int | None = None,
+) -> ReplayReport:
+    """Process ``failed`` inbox rows again (``manage.py kakaopay_replay_webhooks``).
+
+    Without ``ids``, every failed row, oldest first; with ``ids``, those rows:
+    one that is not failed is skipped and reported with its status (an
+    unknown id or a ``rejected`` row counts as a failure). Each row is claimed
+    with ``select_for_update(skip_locked=True)``, so a row another runner is
+    replaying is skipped rather than processed twice.
+    """
+    if ids is None:
+        query = WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED)
+        if backend:
+            query = query.filter(backend=backend)
+        keys: list[int | str] = list(
+            query.order_by("received_at", "pk").values_list("pk", flat=True)
+        )
+    else:
+        keys = list(ids)
+    if limit is not None:
+        keys = keys[:limit]
+    report = ReplayReport()
+    for key in keys:
+        report.lines.append(_replay_one(key, backend))
+    return report
+
+
+def _replay_one(key: int | str, backend: str | None) -> ReplayLine:
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=key).first()
+            if event is None:
+                if WebhookEvent.objects.filter(pk=key).exists():
+                    return ReplayLine(key, ReplayOutcome.SKIPPED, detail=_("held by another run"))
+                return ReplayLine(key, ReplayOutcome.NOT_FOUND, detail=_("no such notification"))
+            line = partial(ReplayLine, event.pk, backend=event.backend)
+            if backend and event.backend != backend:
+                return line(
+                    ReplayOutcome.SKIPPED,
+                    status=event.status,
+                    detail=_("belongs to another backend"),
+                )
+            if event.status == WebhookEventStatus.REJECTED:
+                return line(
+                    ReplayOutcome.REJECTED,
+                    status=event.status,
+                    detail=_("it failed authentication and is never replayed"),
+                )
+            if event.status != WebhookEventStatus.FAILED:
+                return line(
+                    ReplayOutcome.SKIPPED,
+                    status=event.status,
+                    detail=_("only failed notifications are replayed"),
+                )
+            response = replay_event(event)
+            replayed = response.event or event
+            if replayed.status == WebhookEventStatus.FAILED:
+                return line(
+                    ReplayOutcome.FAILED, status=replayed.status, detail=replayed.last_error
+                )
+            return line(ReplayOutcome.REPLAYED, status=replayed.status, detail=replayed.last_error)
+    except Exception as exc:
+        logger.exception("Replaying notification %s failed", key)
+        return ReplayLine(key, ReplayOutcome.FAILED, detail=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,125 @@
+"""Small HTML fragments shared by the admin pages.
+
+Everything here goes through ``format_html``/``format_html_join`` so that
+provider-supplied text (payloads, error messages, ids) is always escaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from ..conf import get_backend
+from ..exceptions import KakaoPayError
+
+# Colour by meaning rather than by status value, so every model's statuses
+# read the same way at a glance: settled well, waiting, went wrong, over.
+GOOD = "#2e7d32"
+WAITING = "#b26a00"
+BAD = "#c62828"
+OVER = "#616161"
+
+BADGE_COLOURS: dict[str, str] = {
+    "paid": GOOD,
+    "active": GOOD,
+    "succeeded": GOOD,
+    "processed": GOOD,
+    "created": WAITING,
+    "pending": WAITING,
+    "received": WAITING,
+    "partially_refunded": WAITING,
+    "failed": BAD,
+    "rejected": BAD,
+    "refunded": OVER,
+    "canceled": OVER,
+    "expired": OVER,
+    "ignored": OVER,
+}
+
+
+def badge(value: str, label: object) -> SafeString:
+    colour = BADGE_COLOURS.get(value, OVER)
+    return format_html(
+        '<span class="kakaopay-status kakaopay-status-{}" style="background:{};color:#fff;'
+        'padding:2px 8px;border-radius:10px;white-space:nowrap;font-size:0.85em">{}</span>',
+        value,
+        colour,
+        label,
+    )
+
+
+def status_badge(obj: models.Model) -> SafeString:
+    """The translated status label of any model with a ``status`` choices field."""
+    value = str(getattr(obj, "status", ""))
+    label = getattr(obj, "get_status_display", lambda: value)()
+    return badge(value, label)
+
+
+def pretty_json(value: Any) -> SafeString | str:
+    if value is None or value == {} or value == []:
+        return "-"
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    return format_html('<pre class="kakaopay-json" style="white-space:pre-wrap">{}</pre>', text)
+
+
+def pretty_body(raw: bytes) -> SafeString:
+    """A stored notification body: indented when it is JSON, as received otherwise."""
+    text = raw.decode("utf-8", errors="replace")
+    # Not JSON (or not UTF-8 JSON): shown exactly as received.
+    with contextlib.suppress(ValueError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    return format_html('<pre class="kakaopay-body" style="white-space:pre-wrap">{}</pre>', text)
+
+
+def customer(name: str, email: str) -> SafeString | str:
+    if name and email:
+        return format_html("{}<br><small>{}</small>", name, email)
+    return name or email or "-"
+
+
+def admin_link(obj: models.Model | None, label: object = None) -> SafeString | str:
+    """A link to ``obj``'s admin change page, or its text when it has none."""
+    if obj is None:
+        return "-"
+    text = obj if label is None else label
+    opts = obj._meta
+    try:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return str(text)
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def link_list(objects: Iterable[models.Model]) -> SafeString | str:
+    links = [(admin_link(obj),) for obj in objects]
+    if not links:
+        return "-"
+    return format_html(
+        '<ul class="kakaopay-links">{}</ul>', format_html_join("", "<li>{}</li>", links)
+    )
+
+
+def dashboard_link(backend_alias: str, kind: str, provider_id: str) -> SafeString | str:
+    """A link to the object in the provider's dashboard, when the backend knows one."""
+    if not provider_id:
+        return "-"
+    try:
+        url = get_backend(backend_alias).dashboard_url(kind, provider_id)
+    except KakaoPayError:
+        # The alias may have been removed from the settings since the row was made.
+        url = ""
+    if not url:
+        return "-"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        url,
+        _("Open in the provider's dashboard"),
+    )

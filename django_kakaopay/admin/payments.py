@@ -1,0 +1,251 @@
+"""Payments and their refunds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Payment, Refund, StatusTransition
+from ..money import format_money
+from . import display
+from .actions import refresh_payments, refresh_refunds
+from .common import (
+    PROVIDER_FIELDS,
+    ProviderRecordAdmin,
+    ReadOnlyInline,
+    TransitionInline,
+    webhook_event_links,
+)
+from .refund_action import REFUND_PERMISSION, refund_payments, refundability, with_pending_refunds
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = (
+        "reference",
+        "amount_column",
+        "status_badge",
+        "origin",
+        "reason",
+        "provider_refund_id",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("amount"))
+    def amount_column(self, obj: Refund) -> str:
+        return obj.amount_display
+
+
+@admin.register(Payment)
+class PaymentAdmin(ProviderRecordAdmin):
+    # Local notes only: neither is sent to the provider again after checkout.
+    editable_fields = ("description", "metadata")
+    list_display = (
+        "reference",
+        "amount_column",
+        "status_badge",
+        "refunded_column",
+        "backend",
+        "customer_column",
+        "needs_reconciliation",
+        "created_at",
+        "paid_at",
+    )
+    list_filter = ("status", "backend", "currency", "needs_reconciliation", "created_at")
+    search_fields = (
+        "reference",
+        "provider_payment_id",
+        "provider_session_id",
+        "customer_email",
+        "customer_name",
+    )
+    date_hierarchy = "created_at"
+    # Every column comes from the payment row itself; no per-row query.
+    list_select_related = ()
+    inlines = (RefundInline, TransitionInline)
+    actions = (refresh_payments, refund_payments)
+    readonly_fields = (
+        "status_badge",
+        "amount_column",
+        "refunded_column",
+        "refundable_column",
+        "dashboard",
+        "webhook_events",
+        "items_display",
+        "payload_display",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "status_badge",
+                    "amount_column",
+                    "refunded_column",
+                    "refundable_column",
+                    "backend",
+                    "description",
+                )
+            },
+        ),
+        (_("Customer"), {"fields": ("customer_name", "customer_email", "customer_phone", "user")}),
+        (
+            _("Provider"),
+            {
+                "fields": (
+                    "provider_payment_id",
+                    "provider_session_id",
+                    "dashboard",
+                    *PROVIDER_FIELDS,
+                    "webhook_events",
+                )
+            },
+        ),
+        (
+            _("Order"),
+            {
+                "fields": (
+                    "items_display",
+                    "terminal_type",
+                    "preapproval",
+                    "billing_period",
+                    "metadata",
+                )
+            },
+        ),
+        (
+            _("Technical details"),
+            {
+                "classes": ("collapse",),
+                "fields": ("id", "idempotency_key", "redirect_url", "success_url", "failure_url"),
+            },
+        ),
+        (_("Dates"), {"fields": ("created_at", "paid_at", "updated_at")}),
+    )
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REFUND_PERMISSION)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_column(self, obj: Payment) -> str:
+        return obj.amount_display
+
+    @admin.display(description=_("refunded amount"), ordering="refunded_amount")
+    def refunded_column(self, obj: Payment) -> str:
+        return format_money(obj.refunded_amount, obj.currency) if obj.refunded_amount else "-"
+
+    @admin.display(description=_("refundable"))
+    def refundable_column(self, obj: Payment) -> str:
+        # One aggregate query, on the change page only (not a list column).
+        annotated = with_pending_refunds(Payment.objects.filter(pk=obj.pk)).first()
+        state = refundability(annotated or obj)
+        amount = format_money(state.remaining, obj.currency)
+        return f"{amount} ({state.problem})" if state.problem else amount
+
+    @admin.display(description=_("customer"), ordering="customer_email")
+    def customer_column(self, obj: Payment) -> SafeString | str:
+        return display.customer(obj.customer_name, obj.customer_email)
+
+    @admin.display(description=_("provider's dashboard"))
+    def dashboard(self, obj: Payment) -> SafeString | str:
+        provider_id = obj.provider_payment_id or obj.provider_session_id
+        return display.dashboard_link(obj.backend, "payment", provider_id)
+
+    @admin.display(description=_("order items"))
+    def items_display(self, obj: Payment) -> SafeString | str:
+        return display.pretty_json(obj.items)
+
+    @admin.display(description=_("notifications that changed it"))
+    def webhook_events(self, obj: Payment) -> SafeString | str:
+        return webhook_event_links(
+            StatusTransition.objects.filter(Q(payment=obj) | Q(refund__payment=obj))
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(ProviderRecordAdmin):
+    list_display = (
+        "reference",
+        "payment_link",
+        "amount_column",
+        "status_badge",
+        "origin",
+        "customer_column",
+        "created_at",
+    )
+    list_filter = ("status", "origin", "payment__backend", "payment__currency", "created_at")
+    search_fields = (
+        "reference",
+        "provider_refund_id",
+        "payment__reference",
+        "payment__provider_payment_id",
+        "payment__customer_email",
+    )
+    date_hierarchy = "created_at"
+    # The amount's currency and the customer live on the payment.
+    list_select_related = ("payment",)
+    inlines = (TransitionInline,)
+    actions = (refresh_refunds,)
+    readonly_fields = (
+        "status_badge",
+        "amount_column",
+        "payment_link",
+        "dashboard",
+        "webhook_events",
+        "payload_display",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "payment_link",
+                    "status_badge",
+                    "amount_column",
+                    "origin",
+                    "reason",
+                )
+            },
+        ),
+        (
+            _("Provider"),
+            {"fields": ("provider_refund_id", "dashboard", *PROVIDER_FIELDS, "webhook_events")},
+        ),
+        (_("Technical details"), {"classes": ("collapse",), "fields": ("id", "idempotency_key")}),
+        (_("Dates"), {"fields": ("created_at", "succeeded_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("payment")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing on a refund is a local note: it is all the provider's record.
+        return False
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_column(self, obj: Refund) -> str:
+        return obj.amount_display
+
+    @admin.display(description=_("payment"), ordering="payment__reference")
+    def payment_link(self, obj: Refund) -> SafeString | str:
+        return display.admin_link(obj.payment, obj.payment.reference)
+
+    @admin.display(description=_("customer"), ordering="payment__customer_email")
+    def customer_column(self, obj: Refund) -> SafeString | str:
+        return display.customer(obj.payment.customer_name, obj.payment.customer_email)
+
+    @admin.display(description=_("provider's dashboard"))
+    def dashboard(self, obj: Refund) -> SafeString | str:
+        return display.dashboard_link(obj.payment.backend, "refund", obj.provider_refund_id)
+
+    @admin.display(description=_("notifications that changed it"))
+    def webhook_events(self, obj: Refund) -> SafeString | str:
+        return webhook_event_links(StatusTransition.objects.filter(refund=obj))

@@ -1,0 +1,270 @@
+"""Actions on auto-debit agreements: cancel (with a confirmation) and charge (with a form)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .. import services
+from ..exceptions import InvalidPaymentRequest, KakaoPayError, PreapprovalNotActive
+from ..models import ChangeSource, Payment, Preapproval
+from ..status import PaymentStatus, PreapprovalStatus
+from .actions import (
+    MAX_SELECTION,
+    ModelAdmin,
+    Tally,
+    action_page,
+    applying,
+    logger,
+    require,
+    tell,
+    too_many,
+)
+from .forms import ChargeForm
+
+CHARGE_PERMISSION = "django_kakaopay.charge_preapproval"
+
+HEADERS = (
+    gettext_lazy("reference"),
+    gettext_lazy("status"),
+    gettext_lazy("customer"),
+    gettext_lazy("maximum amount per charge"),
+    gettext_lazy("backend"),
+)
+
+
+def _row(preapproval: Preapproval) -> list[object]:
+    who = preapproval.customer_name or preapproval.customer_email or "-"
+    return [
+        preapproval.reference,
+        preapproval.get_status_display(),
+        who,
+        preapproval.max_amount_display or "-",
+        preapproval.backend,
+    ]
+
+
+# -- cancel -------------------------------------------------------------------
+
+
+@admin.action(description=gettext_lazy("Cancel selected agreements…"), permissions=["change"])
+def cancel_preapprovals(
+    modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
+) -> TemplateResponse | None:
+    require(request, modeladmin.has_change_permission(request))
+    preapprovals = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
+    if too_many(modeladmin, request, len(preapprovals)):
+        return None
+    if not applying(request):
+        return action_page(
+            modeladmin,
+            request,
+            template="admin/django_kakaopay/preapproval/cancel.html",
+            action="cancel_preapprovals",
+            title=ngettext(
+                "Cancel %(count)d agreement", "Cancel %(count)d agreements", len(preapprovals)
+            )
+            % {"count": len(preapprovals)},
+            objects=preapprovals,
+            headers=HEADERS,
+            rows=[_row(preapproval) for preapproval in preapprovals],
+            submit_label=_("Yes, cancel them"),
+        )
+    tally = Tally()
+    for preapproval in preapprovals:
+        label = preapproval.reference
+        if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
+            tally.fail(
+                label,
+                _("it is %(status)s; only active or pending agreements can be canceled")
+                % {"status": preapproval.get_status_display()},
+            )
+            continue
+        try:
+            services.cancel_preapproval(preapproval, source=ChangeSource.ADMIN)
+        except KakaoPayError as exc:
+            logger.warning("Admin cancel of preapproval %s failed: %s", preapproval.pk, exc)
+            tally.fail(label, exc)
+            continue
+        preapproval.refresh_from_db()
+        if preapproval.status == PreapprovalStatus.CANCELED:
+            tally.done.append(label)
+        elif preapproval.needs_reconciliation:
+            tally.waiting.append(label)
+        else:
+            tally.fail(label, preapproval.last_error or _("the provider did not confirm it"))
+    tell(
+        modeladmin,
+        request,
+        tally.done,
+        ngettext(
+            "%(count)d agreement was canceled: %(items)s",
+            "%(count)d agreements were canceled: %(items)s",
+            len(tally.done),
+        ),
+        messages.SUCCESS,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.waiting,
+        ngettext(
+            "%(count)d cancellation has an unknown outcome and will be checked "
+            "against the provider: %(items)s",
+            "%(count)d cancellations have an unknown outcome and will be checked "
+            "against the provider: %(items)s",
+            len(tally.waiting),
+        ),
+        messages.WARNING,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.failed,
+        ngettext(
+            "%(count)d agreement was not canceled: %(items)s",
+            "%(count)d agreements were not canceled: %(items)s",
+            len(tally.failed),
+        ),
+        messages.ERROR,
+    )
+    return None
+
+
+# -- charge -------------------------------------------------------------------
+
+
+@admin.action(description=gettext_lazy("Charge selected agreements…"), permissions=["charge"])
+def charge_preapprovals(
+    modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
+) -> TemplateResponse | None:
+    require(request, request.user.has_perm(CHARGE_PERMISSION))
+    preapprovals = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
+    if too_many(modeladmin, request, len(preapprovals)):
+        return None
+    currencies = {preapproval.currency for preapproval in preapprovals}
+    if len(currencies) > 1:
+        modeladmin.message_user(
+            request,
+            _(
+                "The selected agreements are in different currencies (%(currencies)s); "
+                "charge one currency at a time."
+            )
+            % {"currencies": ", ".join(sorted(currencies))},
+            messages.ERROR,
+        )
+        return None
+    limits = [p.max_amount for p in preapprovals if p.max_amount is not None]
+    form = ChargeForm(
+        request.POST if applying(request) else None,
+        currency=currencies.pop(),
+        # The smallest agreed maximum, so that one amount suits every selected agreement.
+        max_amount=min(limits) if limits else None,
+    )
+    if form.is_bound and form.is_valid():
+        _charge(modeladmin, request, preapprovals, **form.cleaned_data)
+        return None
+    return action_page(
+        modeladmin,
+        request,
+        template="admin/django_kakaopay/preapproval/charge.html",
+        action="charge_preapprovals",
+        title=ngettext(
+            "Charge %(count)d agreement", "Charge %(count)d agreements", len(preapprovals)
+        )
+        % {"count": len(preapprovals)},
+        objects=preapprovals,
+        headers=HEADERS,
+        rows=[_row(preapproval) for preapproval in preapprovals],
+        submit_label=_("Charge"),
+        form=form,
+    )
+
+
+def _charge(
+    modeladmin: ModelAdmin,
+    request: HttpRequest,
+    preapprovals: list[Preapproval],
+    *,
+    amount: int,
+    billing_period: str,
+    description: str,
+) -> None:
+    tally = Tally()
+    for preapproval in preapprovals:
+        label = preapproval.reference
+        # The service would hand back an earlier charge of this period without
+        # charging; say so instead of counting it as a new charge.
+        earlier = Payment.objects.filter(
+            preapproval=preapproval, billing_period=billing_period
+        ).first()
+        if earlier is not None and earlier.status != PaymentStatus.CREATED:
+            tally.fail(
+                label,
+                _("already charged for %(period)s (%(reference)s, %(status)s)")
+                % {
+                    "period": billing_period,
+                    "reference": earlier.reference,
+                    "status": earlier.get_status_display(),
+                },
+            )
+            continue
+        try:
+            payment = services.charge_preapproval(
+                preapproval,
+                amount=amount,
+                billing_period=billing_period,
+                description=description,
+                source=ChangeSource.ADMIN,
+            )
+        except (PreapprovalNotActive, InvalidPaymentRequest) as exc:
+            tally.fail(label, exc)
+            continue
+        except KakaoPayError as exc:
+            logger.warning("Admin charge of preapproval %s failed: %s", preapproval.pk, exc)
+            tally.fail(label, exc)
+            continue
+        item = f"{label} ({payment.reference}, {payment.amount_display})"
+        if payment.status == PaymentStatus.FAILED:
+            tally.fail(item, payment.last_error or _("the provider refused it"))
+        elif payment.is_paid:
+            tally.done.append(item)
+        else:
+            tally.waiting.append(item)
+    tell(
+        modeladmin,
+        request,
+        tally.done,
+        ngettext(
+            "%(count)d agreement was charged: %(items)s",
+            "%(count)d agreements were charged: %(items)s",
+            len(tally.done),
+        ),
+        messages.SUCCESS,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.waiting,
+        ngettext(
+            "%(count)d charge was sent and waits for the provider: %(items)s",
+            "%(count)d charges were sent and wait for the provider: %(items)s",
+            len(tally.waiting),
+        ),
+        messages.WARNING,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.failed,
+        ngettext(
+            "%(count)d agreement was not charged: %(items)s",
+            "%(count)d agreements were not charged: %(items)s",
+            len(tally.failed),
+        ),
+        messages.ERROR,
+    )

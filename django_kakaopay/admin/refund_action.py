@@ -1,0 +1,226 @@
+"""The "Refund" action of the payment list, with its amount form page.
+
+The form checks the amount against what is still refundable and against the
+backend's capabilities to give a clear error early; ``services.request_refund``
+checks the same under a row lock and stays the authority.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .. import services
+from ..backends.base import Capability
+from ..conf import get_backend
+from ..exceptions import KakaoPayError, RefundNotAllowed
+from ..models import ChangeSource, Payment
+from ..money import format_money
+from ..status import RefundStatus
+from .actions import (
+    MAX_SELECTION,
+    ModelAdmin,
+    Tally,
+    action_page,
+    applying,
+    logger,
+    require,
+    tell,
+    too_many,
+)
+from .forms import RefundForm
+
+REFUND_PERMISSION = "django_kakaopay.refund_payment"
+
+
+def with_pending_refunds(queryset: models.QuerySet[Payment]) -> models.QuerySet[Payment]:
+    """Annotate ``pending_refunds``: money promised back but not yet confirmed."""
+    return queryset.annotate(
+        pending_refunds=Coalesce(
+            Sum("refunds__amount", filter=Q(refunds__status=RefundStatus.PENDING)),
+            0,
+            output_field=models.PositiveBigIntegerField(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Refundability:
+    """What one payment can still take back, and why not when it cannot."""
+
+    remaining: int
+    partial_allowed: bool
+    problem: str = ""
+
+
+def refundability(payment: Payment) -> Refundability:
+    pending = int(getattr(payment, "pending_refunds", 0) or 0)
+    remaining = max(payment.amount - payment.refunded_amount - pending, 0)
+    try:
+        backend = get_backend(payment.backend)
+    except KakaoPayError:
+        return Refundability(0, False, _("its backend is not configured"))
+    partial = backend.supports(Capability.PARTIAL_REFUNDS)
+    if not backend.supports(Capability.REFUNDS):
+        return Refundability(0, False, _("its backend does not support refunds"))
+    if not payment.is_paid:
+        return Refundability(0, partial, _("it is not paid"))
+    if remaining <= 0:
+        return Refundability(0, partial, _("nothing remains to be refunded"))
+    return Refundability(remaining, partial)
+
+
+def check_amount(payment: Payment, amount: int | None) -> str:
+    """Why ``amount`` (``None``: all that remains) cannot be refunded, or ``""``."""
+    state = refundability(payment)
+    if state.problem:
+        return state.problem
+    wanted = state.remaining if amount is None else amount
+    if wanted > state.remaining:
+        return _(
+            "at most %(remaining)s can still be refunded (%(amount)s paid, %(refunded)s "
+            "refunded, %(pending)s waiting for the provider)"
+        ) % {
+            "remaining": format_money(state.remaining, payment.currency),
+            "amount": format_money(payment.amount, payment.currency),
+            "refunded": format_money(payment.refunded_amount, payment.currency),
+            "pending": format_money(getattr(payment, "pending_refunds", 0), payment.currency),
+        }
+    # The same rule as the service: anything short of the whole payment is partial.
+    if wanted < payment.amount and not state.partial_allowed:
+        return _("its backend only refunds the whole payment")
+    return ""
+
+
+def _row(payment: Payment) -> list[object]:
+    state = refundability(payment)
+    note = state.problem or ("" if state.partial_allowed else _("full refunds only"))
+    return [
+        payment.reference,
+        payment.get_status_display(),
+        payment.amount_display,
+        format_money(payment.refunded_amount, payment.currency),
+        format_money(getattr(payment, "pending_refunds", 0), payment.currency),
+        format_money(state.remaining, payment.currency),
+        payment.backend,
+        note or "-",
+    ]
+
+
+HEADERS = (
+    gettext_lazy("reference"),
+    gettext_lazy("status"),
+    gettext_lazy("amount"),
+    gettext_lazy("refunded"),
+    gettext_lazy("pending refunds"),
+    gettext_lazy("refundable"),
+    gettext_lazy("backend"),
+    gettext_lazy("note"),
+)
+
+
+@admin.action(description=gettext_lazy("Refund selected payments…"), permissions=["refund"])
+def refund_payments(
+    modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Payment]
+) -> TemplateResponse | None:
+    require(request, request.user.has_perm(REFUND_PERMISSION))
+    payments = list(with_pending_refunds(queryset).order_by("created_at")[: MAX_SELECTION + 1])
+    if too_many(modeladmin, request, len(payments)):
+        return None
+    single = len(payments) == 1
+    currency = payments[0].currency
+    form = RefundForm(request.POST if applying(request) else None, currency=currency, single=single)
+    if form.is_bound and form.is_valid():
+        amount: int | None = form.cleaned_data["amount"]
+        problem = check_amount(payments[0], amount) if single else ""
+        if problem:
+            form.add_error("amount" if amount is not None else None, capfirst(problem))
+        else:
+            _refund(modeladmin, request, payments, amount, form.cleaned_data["reason"])
+            return None
+    return action_page(
+        modeladmin,
+        request,
+        template="admin/django_kakaopay/payment/refund.html",
+        action="refund_payments",
+        title=ngettext("Refund %(count)d payment", "Refund %(count)d payments", len(payments))
+        % {"count": len(payments)},
+        objects=payments,
+        headers=HEADERS,
+        rows=[_row(payment) for payment in payments],
+        submit_label=_("Refund"),
+        form=form,
+        single=single,
+    )
+
+
+def _refund(
+    modeladmin: ModelAdmin,
+    request: HttpRequest,
+    payments: list[Payment],
+    amount: int | None,
+    reason: str,
+) -> None:
+    tally = Tally()
+    for payment in payments:
+        label = payment.reference
+        try:
+            refund = services.request_refund(
+                payment, amount, reason=reason, source=ChangeSource.ADMIN
+            )
+        except RefundNotAllowed as exc:
+            tally.fail(label, exc)
+            continue
+        except KakaoPayError as exc:
+            logger.warning("Admin refund of payment %s failed: %s", payment.pk, exc)
+            tally.fail(label, exc)
+            continue
+        money = format_money(refund.amount, payment.currency)
+        if refund.status == RefundStatus.FAILED:
+            tally.fail(f"{label} ({money})", refund.last_error or _("the provider refused it"))
+        elif refund.status == RefundStatus.PENDING:
+            tally.waiting.append(f"{label} ({money})")
+        else:
+            tally.done.append(f"{label} ({money})")
+    tell(
+        modeladmin,
+        request,
+        tally.done,
+        ngettext(
+            "%(count)d payment was refunded: %(items)s",
+            "%(count)d payments were refunded: %(items)s",
+            len(tally.done),
+        ),
+        messages.SUCCESS,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.waiting,
+        ngettext(
+            "%(count)d refund was requested and waits for the provider's confirmation: %(items)s",
+            "%(count)d refunds were requested and wait for the provider's confirmation: %(items)s",
+            len(tally.waiting),
+        ),
+        messages.WARNING,
+    )
+    tell(
+        modeladmin,
+        request,
+        tally.failed,
+        ngettext(
+            "%(count)d payment could not be refunded: %(items)s",
+            "%(count)d payments could not be refunded: %(items)s",
+            len(tally.failed),
+        ),
+        messages.ERROR,
+    )

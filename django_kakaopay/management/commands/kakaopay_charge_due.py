@@ -1,0 +1,82 @@
+"""Charge the preapprovals whose billing plan is due.
+
+Safe to run from cron on several machines at once, and twice on one day: a
+plan is charged at most once per billing period. Exits with status 1 when a
+charge failed or its outcome is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ... import services
+from ._options import iso_date, positive_int
+
+
+class Command(BaseCommand):
+    help = cast(str, gettext_lazy("Charge every active preapproval whose billing plan is due."))
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--date",
+            type=iso_date,
+            metavar="YYYY-MM-DD",
+            help=_("Charge what is due on this day (default: today)."),
+        )
+        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
+        parser.add_argument(
+            "--limit",
+            type=positive_int,
+            metavar="N",
+            help=_("Charge at most this many preapprovals."),
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=_("List what would be charged; call no provider, change nothing."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = services.charge_due_preapprovals(
+            today=options["date"],
+            backend=options["backend"],
+            limit=options["limit"],
+            dry_run=options["dry_run"],
+        )
+        verbosity = int(options["verbosity"])
+        if options["dry_run"]:
+            for line in report.lines:
+                self.stdout.write(str(line))
+            self.stdout.write(
+                _("Dry run for %(date)s: %(count)d charge(s) would be made.")
+                % {"date": report.today.isoformat(), "count": report.planned}
+            )
+            return
+        quiet = (services.ChargeOutcome.CHARGED, services.ChargeOutcome.PENDING)
+        for line in report.lines:
+            if verbosity >= 2 or (verbosity >= 1 and line.outcome not in quiet):
+                self.stdout.write(str(line))
+        summary = _(
+            "%(date)s: charged %(charged)d, pending %(pending)d, unknown %(unknown)d, "
+            "failed %(failed)d, skipped %(skipped)d."
+        ) % {
+            "date": report.today.isoformat(),
+            "charged": report.charged,
+            "pending": report.pending,
+            "unknown": report.unknown,
+            "failed": report.failed,
+            "skipped": report.skipped,
+        }
+        if report.ok:
+            self.stdout.write(self.style.SUCCESS(summary))
+            return
+        self.stdout.write(self.style.ERROR(summary))
+        raise CommandError(
+            _("%(count)d charge(s) failed or have an unknown outcome.")
+            % {"count": report.failed + report.unknown},
+            returncode=1,
+        )

@@ -1,0 +1,105 @@
+"""Turn every unknown payment, refund and preapproval outcome into a definite one.
+
+Safe to run from cron on several machines at once. Exits with status 1 when
+something failed or is still unknown after the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ... import services
+from ...conf import get_setting
+from ._options import non_negative_int, positive_int
+
+
+class Command(BaseCommand):
+    help = cast(
+        str,
+        gettext_lazy(
+            "Ask the providers about payments, refunds and preapprovals whose outcome is "
+            "unknown or still pending, and apply their answers."
+        ),
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=non_negative_int,
+            metavar="SECONDS",
+            help=_("Only objects at least this old (default: the RECONCILE_AFTER setting)."),
+        )
+        parser.add_argument(
+            "--expire-after",
+            type=non_negative_int,
+            metavar="SECONDS",
+            help=_(
+                "Expire payments and preapprovals the provider still reports pending this "
+                "long after creation (default: the EXPIRE_AFTER setting)."
+            ),
+        )
+        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
+        parser.add_argument(
+            "--limit",
+            type=positive_int,
+            metavar="N",
+            help=_("Check at most this many objects."),
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=_("List what would be checked; call no provider, change nothing."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        older_than = options["older_than"]
+        expire_after = options["expire_after"]
+        report = services.reconcile(
+            older_than=get_setting("RECONCILE_AFTER") if older_than is None else older_than,
+            expire_after=get_setting("EXPIRE_AFTER") if expire_after is None else expire_after,
+            backend=options["backend"],
+            limit=options["limit"],
+            dry_run=options["dry_run"],
+        )
+        verbosity = int(options["verbosity"])
+        if options["dry_run"]:
+            for result in report.results:
+                self.stdout.write(str(result))
+            self.stdout.write(
+                _("Dry run: %(count)d object(s) would be checked.") % {"count": report.planned}
+            )
+            return
+        if verbosity >= 2:
+            for result in report.results:
+                self.stdout.write(str(result))
+        elif verbosity >= 1:
+            for result in report.results:
+                if result.outcome in (
+                    services.ReconcileOutcome.UNKNOWN,
+                    services.ReconcileOutcome.ERROR,
+                ):
+                    self.stdout.write(str(result))
+        summary = _(
+            "Checked %(checked)d: %(settled)d settled, %(unchanged)d unchanged, "
+            "%(unknown)d still unknown, %(errors)d errors, %(skipped)d skipped."
+        ) % {
+            "checked": report.checked,
+            "settled": report.settled,
+            "unchanged": report.unchanged,
+            "unknown": report.still_unknown,
+            "errors": report.errors,
+            "skipped": report.skipped,
+        }
+        if report.ok:
+            self.stdout.write(self.style.SUCCESS(summary))
+            return
+        self.stdout.write(self.style.ERROR(summary))
+        raise CommandError(
+            _("%(count)d object(s) failed or are still unknown.")
+            % {"count": report.errors + report.still_unknown},
+            returncode=1,
+        )

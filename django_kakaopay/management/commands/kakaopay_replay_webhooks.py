@@ -1,0 +1,65 @@
+"""Process failed inbox rows (provider notifications) again.
+
+Safe to run from cron on several machines at once. Exits with status 1 when
+a replay still fails or an id given cannot be replayed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ... import services
+from ._options import positive_int
+
+
+class Command(BaseCommand):
+    help = cast(
+        str,
+        gettext_lazy(
+            "Replay failed provider notifications: every failed one, oldest first, or the ids given."
+        ),
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "event_ids",
+            nargs="*",
+            type=positive_int,
+            metavar="EVENT_ID",
+            help=_("Inbox row ids (default: every failed notification)."),
+        )
+        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
+        parser.add_argument(
+            "--limit",
+            type=positive_int,
+            metavar="N",
+            help=_("Replay at most this many notifications."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = services.replay_failed_events(
+            options["event_ids"] or None, backend=options["backend"], limit=options["limit"]
+        )
+        verbosity = int(options["verbosity"])
+        for line in report.lines:
+            if verbosity >= 2 or (
+                verbosity >= 1 and line.outcome != services.ReplayOutcome.REPLAYED
+            ):
+                self.stdout.write(str(line))
+        summary = _("Replayed %(replayed)d, failed %(failed)d, skipped %(skipped)d.") % {
+            "replayed": report.replayed,
+            "failed": report.failed,
+            "skipped": report.skipped,
+        }
+        if report.ok:
+            self.stdout.write(self.style.SUCCESS(summary))
+            return
+        self.stdout.write(self.style.ERROR(summary))
+        raise CommandError(
+            _("%(count)d notification(s) could not be replayed.") % {"count": report.failed},
+            returncode=1,
+        )

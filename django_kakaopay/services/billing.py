@@ -1,0 +1,471 @@
+"""Scheduled recurring billing: an optional plan on a preapproval, charged when due.
+
+A plan is an amount, an interval (day, week, month or year) with a count
+("every 3 months"), an anchor (the first due date) and ``next_charge_on``.
+:func:`charge_due_preapprovals` is run by cron or a task queue, on any number
+of machines at once, and charges each plan at most once per period:
+
+1. The due preapprovals' keys are listed first, then each row is claimed with
+   ``select_for_update(skip_locked=True)``; a row another runner holds is
+   skipped.
+2. Under that lock the billing period key of the due date is computed,
+   ``next_charge_on`` is moved to the next due date, and the charge row is
+   created; the transaction commits before the provider is called.
+3. :func:`.preapprovals.charge_preapproval` then makes the provider call with
+   the row's idempotency key. The database's unique (preapproval, billing
+   period) constraint makes a second run for the same period a no-op.
+
+Merchants with their own schedule can keep calling ``charge_preapproval``
+directly with their own period keys.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..conf import get_setting
+from ..exceptions import InvalidPaymentRequest, KakaoPayError
+from ..models import ChangeSource, Payment, Preapproval
+from ..models.preapproval import BillingInterval
+from ..money import format_money, normalize_currency, validate_amount
+from ..status import PAID_STATUSES, PaymentStatus, PreapprovalStatus, is_final
+from .preapprovals import charge_preapproval, charge_row
+from .schedule import (
+    MAX_INTERVAL_COUNT,
+    latest_due_date,
+    next_due_date,
+    period_key,
+)
+
+logger = logging.getLogger("django_kakaopay")
+
+# -- the plan ---------------------------------------------------------------------
+
+
+def set_billing_plan(
+    preapproval: Preapproval,
+    *,
+    amount: int,
+    interval: str,
+    interval_count: int = 1,
+    next_charge_on: date,
+    currency: str | None = None,
+) -> Preapproval:
+    """Give ``preapproval`` a billing plan, replacing any previous one.
+
+    ``next_charge_on`` is the first due date and the plan's anchor. The
+    amount is in the agreement's currency (``currency``, when given, must be
+    that one) and may not exceed ``max_amount``. Raises
+    :class:`~django_kakaopay.exceptions.InvalidPaymentRequest`.
+    """
+    try:
+        amount = validate_amount(amount)
+    except ValueError as exc:
+        raise InvalidPaymentRequest(str(exc)) from exc
+    if interval not in BillingInterval.values:
+        raise InvalidPaymentRequest(
+            _("Unknown billing interval %(value)r; use one of %(known)s.")
+            % {"value": interval, "known": ", ".join(BillingInterval.values)}
+        )
+    if (
+        isinstance(interval_count, bool)
+        or not isinstance(interval_count, int)
+        or not 1 <= interval_count <= MAX_INTERVAL_COUNT
+    ):
+        raise InvalidPaymentRequest(_("The interval count must be a whole number from 1."))
+    if isinstance(next_charge_on, datetime) or not isinstance(next_charge_on, date):
+        raise InvalidPaymentRequest(_("The next charge date must be a date."))
+    with transaction.atomic():
+        locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
+        if currency is not None:
+            try:
+                same = normalize_currency(currency) == locked.currency
+            except ValueError:
+                same = False
+            if not same:
+                raise InvalidPaymentRequest(
+                    _("The plan must be in the agreement's currency, %(currency)s.")
+                    % {"currency": locked.currency}
+                )
+        if is_final("preapproval", locked.status) or locked.cancel_requested_at is not None:
+            raise InvalidPaymentRequest(
+                _("Preapproval %(reference)s is %(status)s; it cannot get a billing plan.")
+                % {"reference": locked.reference, "status": locked.get_status_display()}
+            )
+        if locked.max_amount is not None and amount > locked.max_amount:
+            raise InvalidPaymentRequest(
+                _("The plan's amount exceeds the agreed maximum of %(maximum)s.")
+                % {"maximum": format_money(locked.max_amount, locked.currency)}
+            )
+        locked.billing_amount = amount
+        locked.billing_interval = interval
+        locked.billing_interval_count = interval_count
+        locked.billing_anchor = next_charge_on
+        locked.next_charge_on = next_charge_on
+        locked.save(update_fields=[*PLAN_FIELDS, "updated_at"])
+    _copy_plan(locked, preapproval)
+    return preapproval
+
+
+PLAN_FIELDS = (
+    "billing_amount",
+    "billing_interval",
+    "billing_interval_count",
+    "billing_anchor",
+    "next_charge_on",
+)
+
+
+def clear_billing_plan(preapproval: Preapproval) -> Preapproval:
+    """Remove the billing plan; charges already made are not touched."""
+    Preapproval.objects.filter(pk=preapproval.pk).update(
+        billing_amount=None,
+        billing_interval="",
+        billing_interval_count=1,
+        billing_anchor=None,
+        next_charge_on=None,
+        updated_at=timezone.now(),
+    )
+    preapproval.refresh_from_db(fields=list(PLAN_FIELDS))
+    return preapproval
+
+
+def _copy_plan(source: Preapproval, target: Preapproval) -> None:
+    for name in PLAN_FIELDS:
+        setattr(target, name, getattr(source, name))
+
+
+# -- the charge job -----------------------------------------------------------------
+
+
+class ChargeOutcome(enum.StrEnum):
+    CHARGED = "charged"  # the provider took the money
+    PENDING = "pending"  # accepted by the provider, the result arrives later
+    UNKNOWN = "unknown"  # the call timed out: reconciliation will settle it
+    FAILED = "failed"  # refused, or could not be attempted
+    SKIPPED = "skipped"  # held by another runner, no longer due, or already charged
+    PLANNED = "planned"  # dry run: would be charged
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    preapproval: str
+    reference: str
+    billing_period: str
+    amount: int | None
+    currency: str
+    outcome: ChargeOutcome
+    payment: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        money = format_money(self.amount, self.currency) if self.amount is not None else "-"
+        text = f"{self.outcome.value}: {self.reference} {self.billing_period} {money}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass
+class ChargeReport:
+    today: date
+    lines: list[ChargeLine] = field(default_factory=list)
+
+    def count(self, outcome: ChargeOutcome) -> int:
+        return sum(1 for line in self.lines if line.outcome == outcome)
+
+    @property
+    def charged(self) -> int:
+        return self.count(ChargeOutcome.CHARGED)
+
+    @property
+    def pending(self) -> int:
+        return self.count(ChargeOutcome.PENDING)
+
+    @property
+    def unknown(self) -> int:
+        return self.count(ChargeOutcome.UNKNOWN)
+
+    @property
+    def failed(self) -> int:
+        return self.count(ChargeOutcome.FAILED)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(ChargeOutcome.SKIPPED)
+
+    @property
+    def planned(self) -> int:
+        return self.count(ChargeOutcome.PLANNED)
+
+    @property
+    def ok(self) -> bool:
+        """No charge failed and none is of unknown outcome."""
+        return not (self.failed or self.unknown)
+
+
+def due_preapproval_ids(
+    today: date, *, backend: str | None = None, limit: int | None = None
+) -> list[str]:
+    """Keys of active preapprovals whose plan is due on or before ``today``."""
+    query = Preapproval.objects.filter(
+        status=PreapprovalStatus.ACTIVE,
+        billing_amount__isnull=False,
+        next_charge_on__lte=today,
+        cancel_requested_at__isnull=True,
+    )
+    if backend:
+        query = query.filter(backend=backend)
+    keys = query.order_by("next_charge_on", "created_at").values_list("pk", flat=True)
+    return [str(key) for key in (keys[:limit] if limit is not None else keys)]
+
+
+def stranded_charge_ids(
+    now: datetime, *, backend: str | None = None, limit: int | None = None
+) -> list[str]:
+    """Charge rows committed but apparently never sent (the job died in between).
+
+    Older than ``RECONCILE_AFTER`` seconds, still ``created``, with no
+    provider id and no unknown outcome recorded. Sending them again is safe:
+    the provider call reuses the row's idempotency key.
+    """
+    cutoff = now - timedelta(seconds=int(get_setting("RECONCILE_AFTER")))
+    query = Payment.objects.filter(
+        preapproval__isnull=False,
+        preapproval__status=PreapprovalStatus.ACTIVE,
+        preapproval__cancel_requested_at__isnull=True,
+        status=PaymentStatus.CREATED,
+        needs_reconciliation=False,
+        provider_payment_id="",
+        provider_session_id="",
+        created_at__lte=cutoff,
+    ).exclude(billing_period="")
+    if backend:
+        query = query.filter(backend=backend)
+    keys = query.order_by("created_at").values_list("pk", flat=True)
+    return [str(key) for key in (keys[:limit] if limit is not None else keys)]
+
+
+def _is_due(preapproval: Preapproval, today: date) -> bool:
+    return (
+        preapproval.status == PreapprovalStatus.ACTIVE
+        and preapproval.billing_amount is not None
+        and preapproval.billing_anchor is not None
+        and preapproval.next_charge_on is not None
+        and preapproval.next_charge_on <= today
+        and preapproval.cancel_requested_at is None
+    )
+
+
+def _plan_period(preapproval: Preapproval, today: date) -> tuple[str, date]:
+    """The period key to charge now and the next due date after ``today``."""
+    next_on = preapproval.next_charge_on or today
+    anchor = preapproval.billing_anchor or next_on
+    interval = preapproval.billing_interval
+    count = preapproval.billing_interval_count
+    due = max(latest_due_date(anchor, interval, count, today) or next_on, next_on)
+    return period_key(interval, due), next_due_date(anchor, interval, count, today)
+
+
+def _line(
+    preapproval: Preapproval,
+    period: str,
+    outcome: ChargeOutcome,
+    *,
+    amount: int | None = None,
+    payment: Payment | None = None,
+    detail: str = "",
+) -> ChargeLine:
+    return ChargeLine(
+        preapproval=str(preapproval.pk),
+        reference=preapproval.reference,
+        billing_period=period,
+        amount=amount if amount is not None else preapproval.billing_amount,
+        currency=preapproval.currency,
+        outcome=outcome,
+        payment=str(payment.pk) if payment is not None else "",
+        detail=detail,
+    )
+
+
+def charge_due_preapprovals(
+    *,
+    today: date | None = None,
+    backend: str | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ChargeReport:
+    """Charge every active preapproval whose plan is due on or before ``today``.
+
+    Each plan is charged at most once per period, even if the job runs twice
+    or on several machines at once (see the module's docstring).
+
+    Missed periods are not back-charged: when the job did not run for a while
+    (cron was down), a plan due several times over is charged once, for the
+    latest period due on or before ``today``, and ``next_charge_on`` moves to
+    the first due date after ``today``. Charging a customer several times in
+    one run for periods that passed unnoticed surprises them and is better
+    left to the merchant, who can call ``charge_preapproval`` with the missed
+    period keys.
+
+    ``dry_run`` lists what would be charged and changes nothing. ``limit``
+    bounds the number of preapprovals handled in one run.
+    """
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    report = ChargeReport(today=today)
+    stranded = stranded_charge_ids(now, backend=backend, limit=limit)
+    remaining = None if limit is None else max(0, limit - len(stranded))
+    due = due_preapproval_ids(today, backend=backend, limit=remaining)
+    if dry_run:
+        for payment in Payment.objects.filter(pk__in=stranded).select_related("preapproval"):
+            assert payment.preapproval is not None
+            report.lines.append(
+                _line(
+                    payment.preapproval,
+                    payment.billing_period,
+                    ChargeOutcome.PLANNED,
+                    amount=payment.amount,
+                    payment=payment,
+                    detail=_("resume a charge that was never sent"),
+                )
+            )
+        for preapproval in Preapproval.objects.filter(pk__in=due).order_by(
+            "next_charge_on", "created_at"
+        ):
+            period, _next = _plan_period(preapproval, today)
+            report.lines.append(_line(preapproval, period, ChargeOutcome.PLANNED))
+        return report
+    for key in stranded:
+        report.lines.append(_resume_stranded(key))
+    for key in due:
+        report.lines.append(_charge_one(key, today))
+    return report
+
+
+class _NotCharged(Exception):
+    """Rolls the claim back when the charge row cannot be created."""
+
+    def __init__(self, line: ChargeLine) -> None:
+        super().__init__(line.detail)
+        self.line = line
+
+
+def _charge_one(key: str, today: date) -> ChargeLine:
+    try:
+        with transaction.atomic():
+            locked = Preapproval.objects.select_for_update(skip_locked=True).filter(pk=key).first()
+            if locked is None:
+                return ChargeLine(
+                    key, "", "", None, "", ChargeOutcome.SKIPPED, detail=_("held by another run")
+                )
+            if not _is_due(locked, today):
+                return _line(locked, "", ChargeOutcome.SKIPPED, detail=_("no longer due"))
+            period, next_on = _plan_period(locked, today)
+            amount = locked.billing_amount
+            assert amount is not None
+            locked.next_charge_on = next_on
+            locked.save(update_fields=["next_charge_on", "updated_at"])
+            existing = Payment.objects.filter(preapproval=locked, billing_period=period).first()
+            if existing is not None and existing.status != PaymentStatus.CREATED:
+                return _line(
+                    locked,
+                    period,
+                    ChargeOutcome.SKIPPED,
+                    amount=existing.amount,
+                    payment=existing,
+                    detail=_("already charged for this period (%(status)s)")
+                    % {"status": existing.get_status_display()},
+                )
+            try:
+                payment = charge_row(locked, amount=amount, billing_period=period)
+            except KakaoPayError as exc:
+                # Keep the plan due: the problem is reported on every run until fixed.
+                raise _NotCharged(
+                    _line(locked, period, ChargeOutcome.FAILED, detail=str(exc))
+                ) from exc
+    except _NotCharged as exc:
+        return exc.line
+    return _send_charge(locked, payment)
+
+
+def _resume_stranded(key: str) -> ChargeLine:
+    with transaction.atomic():
+        payment = (
+            # Only the payment row is locked; PostgreSQL refuses FOR UPDATE on
+            # the nullable side of the join select_related makes.
+            Payment.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("preapproval")
+            .filter(pk=key)
+            .first()
+        )
+        if payment is None or payment.preapproval is None:
+            return ChargeLine(
+                "", "", "", None, "", ChargeOutcome.SKIPPED, detail=_("held by another run")
+            )
+        preapproval = payment.preapproval
+        if payment.status != PaymentStatus.CREATED or payment.needs_reconciliation:
+            return _line(
+                preapproval,
+                payment.billing_period,
+                ChargeOutcome.SKIPPED,
+                amount=payment.amount,
+                payment=payment,
+                detail=_("no longer waiting to be sent"),
+            )
+    return _send_charge(preapproval, payment)
+
+
+def _send_charge(preapproval: Preapproval, payment: Payment) -> ChargeLine:
+    """Make the provider call for a committed charge row (outside any transaction)."""
+    period = payment.billing_period
+    try:
+        payment = charge_preapproval(
+            preapproval,
+            amount=payment.amount,
+            billing_period=period,
+            source=ChangeSource.COMMAND,
+        )
+    except KakaoPayError as exc:
+        return _line(
+            preapproval,
+            period,
+            ChargeOutcome.FAILED,
+            amount=payment.amount,
+            payment=payment,
+            detail=str(exc),
+        )
+    except Exception as exc:
+        logger.exception("Charging preapproval %s for %s failed", preapproval.pk, period)
+        return _line(
+            preapproval,
+            period,
+            ChargeOutcome.FAILED,
+            amount=payment.amount,
+            payment=payment,
+            detail=f"{type(exc).__name__}: {exc}",
+        )
+    return _line(
+        preapproval,
+        period,
+        _charge_outcome(payment),
+        amount=payment.amount,
+        payment=payment,
+        detail=payment.last_error,
+    )
+
+
+def _charge_outcome(payment: Payment) -> ChargeOutcome:
+    if payment.status in PAID_STATUSES:
+        return ChargeOutcome.CHARGED
+    if payment.needs_reconciliation or payment.status == PaymentStatus.CREATED:
+        return ChargeOutcome.UNKNOWN
+    if payment.status == PaymentStatus.PENDING:
+        return ChargeOutcome.PENDING
+    return ChargeOutcome.FAILED

@@ -1,0 +1,389 @@
+"""Turning unknown outcomes into definite ones (``manage.py kakaopay_reconcile``).
+
+A provider call that timed out or failed on the provider's side leaves an
+object with ``needs_reconciliation`` set; a payment or agreement may also stay
+``pending`` because the customer walked away. Reconciliation asks the
+provider (by id, or by reference and idempotency key when no id was stored)
+and applies the answer through :mod:`.apply`, so every status change still
+goes through :func:`.transitions.transition`:
+
+- a payment or preapproval the provider definitely does not have (a 404-style
+  refusal of the look-up) was never created: it becomes ``failed``;
+- one the provider still reports pending past ``EXPIRE_AFTER`` seconds
+  becomes ``expired`` here (a later report of success still wins:
+  ``expired → paid`` is allowed);
+- a pending refund is settled by the payment's refunded total, and one whose
+  request timed out is sent again with the same reference and idempotency
+  key (providers deduplicate it);
+- a cancellation that timed out is sent again.
+
+It is safe to run on several machines at once: every row is claimed with
+``select_for_update(skip_locked=True)`` in its own transaction, eligibility is
+checked again on the locked row, and the work for that row happens inside
+that transaction, so a second runner skips it. The provider calls made there
+only read, or repeat a request whose row is already committed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..backends.base import PaymentSnapshot, PreapprovalSnapshot
+from ..conf import get_backend, get_setting
+from ..exceptions import ProviderError, ProviderRejected
+from ..models import ChangeSource, Payment, Preapproval, Refund
+from ..status import (
+    OPEN_PAYMENT_STATUSES,
+    OPEN_PREAPPROVAL_STATUSES,
+    ObjectKind,
+    PaymentStatus,
+    PreapprovalStatus,
+    RefundStatus,
+)
+from .apply import Outcome, apply_payment_snapshot, apply_preapproval_snapshot
+from .payments import _error_evidence, send_refund
+from .preapprovals import send_cancel
+from .transitions import Tracked, transition
+
+logger = logging.getLogger("django_kakaopay")
+
+CANCELABLE = (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING)
+
+
+class ReconcileOutcome(enum.StrEnum):
+    SETTLED = "settled"  # a definite answer: the status moved or the unknown was cleared
+    UNCHANGED = "unchanged"  # the provider confirms what we have (e.g. still pending)
+    UNKNOWN = "unknown"  # still cannot tell (provider unreachable, mismatch, refusal)
+    ERROR = "error"  # an unexpected failure; the row's changes were rolled back
+    SKIPPED = "skipped"  # held by another runner, or settled in the meantime
+    PLANNED = "planned"  # dry run: would be checked
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    kind: ObjectKind
+    pk: str
+    reference: str
+    outcome: ReconcileOutcome
+    old_status: str = ""
+    new_status: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        status = self.old_status
+        if self.new_status and self.new_status != self.old_status:
+            status = f"{self.old_status} -> {self.new_status}"
+        text = f"{self.outcome.value}: {self.kind} {self.reference or self.pk} [{status}]"
+        return f"{text} {self.detail}" if self.detail else text
+
+
+@dataclass
+class ReconcileReport:
+    results: list[ReconcileResult] = field(default_factory=list)
+
+    def count(self, outcome: ReconcileOutcome) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    @property
+    def checked(self) -> int:
+        """Objects asked about (everything not skipped and not a dry run)."""
+        ignored = (ReconcileOutcome.SKIPPED, ReconcileOutcome.PLANNED)
+        return sum(1 for result in self.results if result.outcome not in ignored)
+
+    @property
+    def settled(self) -> int:
+        return self.count(ReconcileOutcome.SETTLED)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(ReconcileOutcome.UNCHANGED)
+
+    @property
+    def still_unknown(self) -> int:
+        return self.count(ReconcileOutcome.UNKNOWN)
+
+    @property
+    def errors(self) -> int:
+        return self.count(ReconcileOutcome.ERROR)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(ReconcileOutcome.SKIPPED)
+
+    @property
+    def planned(self) -> int:
+        return self.count(ReconcileOutcome.PLANNED)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing remains unknown."""
+        return not (self.errors or self.still_unknown)
+
+
+def seconds_setting(value: int | float | None, setting: str) -> float:
+    """``value`` when given, else the named KAKAOPAY setting, in seconds."""
+    return float(get_setting(setting) if value is None else value)
+
+
+def _is_not_found(exc: ProviderError) -> bool:
+    return isinstance(exc, ProviderRejected) and exc.status_code == 404
+
+
+def _note_error(obj: Tracked, exc: ProviderError) -> None:
+    logger.info("Could not reconcile %s %s: %s", type(obj).__name__, obj.pk, exc)
+    type(obj)._default_manager.filter(pk=obj.pk).update(last_error=str(exc))
+    obj.last_error = str(exc)
+
+
+def _result(
+    obj: Tracked,
+    kind: ObjectKind,
+    old_status: str,
+    was_unknown: bool,
+    detail: str = "",
+    *,
+    unknown: bool = False,
+) -> ReconcileResult:
+    if unknown or (obj.needs_reconciliation and obj.status == old_status):
+        outcome = ReconcileOutcome.UNKNOWN
+    elif obj.status != old_status or (was_unknown and not obj.needs_reconciliation):
+        outcome = ReconcileOutcome.SETTLED
+    else:
+        outcome = ReconcileOutcome.UNCHANGED
+    if outcome == ReconcileOutcome.UNKNOWN and not detail:
+        detail = obj.last_error
+    return ReconcileResult(
+        kind=kind,
+        pk=str(obj.pk),
+        reference=obj.reference,
+        outcome=outcome,
+        old_status=old_status,
+        new_status=obj.status,
+        detail=detail,
+    )
+
+
+def _close(
+    obj: Payment | Preapproval,
+    target: str,
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any],
+    **fields: Any,
+) -> bool:
+    """Move an open payment or agreement to a final status decided here."""
+    model = type(obj)
+    with transaction.atomic():
+        locked = model._default_manager.select_for_update().get(pk=obj.pk)
+        moved = transition(
+            locked, target, source=source, evidence=evidence, needs_reconciliation=False, **fields
+        )
+    obj.refresh_from_db()
+    return moved
+
+
+def _expired_evidence(provider_status: str, expire_after: float) -> dict[str, Any]:
+    return {
+        "step": "reconcile",
+        "reason": "still pending at the provider after the expiry window",
+        "provider_status": provider_status,
+        "expire_after_seconds": expire_after,
+    }
+
+
+def _not_found_evidence(exc: ProviderError) -> dict[str, Any]:
+    return {
+        "step": "reconcile",
+        "reason": "the provider has no such object, so it was never created",
+        **_error_evidence(exc),
+    }
+
+
+# -- one object ---------------------------------------------------------------------
+
+
+def reconcile_payment(
+    payment: Payment,
+    *,
+    now: datetime | None = None,
+    expire_after: float | None = None,
+    source: ChangeSource | str = ChangeSource.COMMAND,
+) -> ReconcileResult:
+    """Pull ``payment`` (or a charge) from its provider and make its outcome definite.
+
+    Found by id, or by reference and idempotency key when its creation timed
+    out. Not found at all: ``failed``. Still pending more than
+    ``expire_after`` seconds (default ``EXPIRE_AFTER``) after it was created:
+    ``expired``. An unreachable provider changes nothing.
+    """
+    now = now or timezone.now()
+    expire_after = seconds_setting(expire_after, "EXPIRE_AFTER")
+    old_status, was_unknown = payment.status, payment.needs_reconciliation
+    backend = get_backend(payment.backend)
+    try:
+        snapshot = backend.fetch_payment(payment.as_ref())
+    except ProviderError as exc:
+        if _is_not_found(exc) and payment.status in OPEN_PAYMENT_STATUSES:
+            _close(
+                payment,
+                PaymentStatus.FAILED,
+                source=source,
+                evidence=_not_found_evidence(exc),
+                last_error=str(exc),
+            )
+            return _result(payment, "payment", old_status, was_unknown, str(exc))
+        _note_error(payment, exc)
+        return _result(payment, "payment", old_status, was_unknown, str(exc), unknown=True)
+    applied = apply_payment_snapshot(
+        payment, snapshot, source=source, evidence={"step": "reconcile"}
+    )
+    if applied.outcome == Outcome.MISMATCH:
+        return _result(payment, "payment", old_status, was_unknown, applied.detail, unknown=True)
+    if snapshot.status is None:
+        detail = _("The provider reported a status that is not understood: %(status)s.") % {
+            "status": snapshot.provider_status or "?"
+        }
+        return _result(payment, "payment", old_status, was_unknown, detail, unknown=True)
+    if _still_pending(payment.status, snapshot, payment.created_at, now, expire_after):
+        _close(
+            payment,
+            PaymentStatus.EXPIRED,
+            source=source,
+            evidence=_expired_evidence(snapshot.provider_status, expire_after),
+        )
+    return _result(payment, "payment", old_status, was_unknown)
+
+
+def _still_pending(
+    status: str,
+    snapshot: PaymentSnapshot | PreapprovalSnapshot,
+    created_at: datetime,
+    now: datetime,
+    expire_after: float,
+) -> bool:
+    """Open here and still open at the provider, past the expiry window."""
+    open_statuses = (
+        OPEN_PAYMENT_STATUSES
+        if isinstance(snapshot, PaymentSnapshot)
+        else OPEN_PREAPPROVAL_STATUSES
+    )
+    return (
+        status in open_statuses
+        and snapshot.status in open_statuses
+        and created_at <= now - timedelta(seconds=expire_after)
+    )
+
+
+def reconcile_refund(
+    refund: Refund, *, source: ChangeSource | str = ChangeSource.COMMAND
+) -> ReconcileResult:
+    """Settle a pending (or flagged) refund from its payment's state at the provider.
+
+    The payment's refunded total settles pending refunds. A pending refund
+    whose request timed out and that the pull did not settle is sent again
+    with the same reference and idempotency key; a refusal then fails it.
+    """
+    old_status, was_unknown = refund.status, refund.needs_reconciliation
+    payment = Payment.objects.get(pk=refund.payment_id)
+    backend = get_backend(payment.backend)
+    detail = ""
+    try:
+        snapshot = backend.fetch_payment(payment.as_ref())
+    except ProviderError as exc:
+        _note_error(refund, exc)
+        return _result(refund, "refund", old_status, was_unknown, str(exc), unknown=True)
+    applied = apply_payment_snapshot(
+        payment, snapshot, source=source, evidence={"step": "reconcile", "refund": str(refund.pk)}
+    )
+    if applied.outcome == Outcome.MISMATCH:
+        detail = applied.detail
+    refund.refresh_from_db()
+    if refund.status == RefundStatus.PENDING and refund.needs_reconciliation:
+        send_refund(payment, refund, source=source, step="reconcile")
+        refund.refresh_from_db()
+    return _result(refund, "refund", old_status, was_unknown, detail)
+
+
+def reconcile_preapproval(
+    preapproval: Preapproval,
+    *,
+    now: datetime | None = None,
+    expire_after: float | None = None,
+    source: ChangeSource | str = ChangeSource.COMMAND,
+) -> ReconcileResult:
+    """Make an agreement's outcome definite, or finish a cancellation that timed out.
+
+    Not found at the provider: ``failed``; still pending more than
+    ``expire_after`` seconds after it was created: ``expired``. An agreement
+    with ``cancel_requested_at`` set that is still active has its
+    cancellation sent again.
+    """
+    now = now or timezone.now()
+    expire_after = seconds_setting(expire_after, "EXPIRE_AFTER")
+    old_status, was_unknown = preapproval.status, preapproval.needs_reconciliation
+    backend = get_backend(preapproval.backend)
+    if preapproval.status in CANCELABLE and preapproval.cancel_requested_at is not None:
+        return _retry_cancel(preapproval, old_status, was_unknown, source)
+    try:
+        snapshot = backend.fetch_preapproval(preapproval.as_ref())
+    except ProviderError as exc:
+        if _is_not_found(exc) and preapproval.status in OPEN_PREAPPROVAL_STATUSES:
+            _close(
+                preapproval,
+                PreapprovalStatus.FAILED,
+                source=source,
+                evidence=_not_found_evidence(exc),
+                last_error=str(exc),
+            )
+            return _result(preapproval, "preapproval", old_status, was_unknown, str(exc))
+        _note_error(preapproval, exc)
+        return _result(preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True)
+    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "reconcile"})
+    if snapshot.status is None:
+        detail = _("The provider reported a status that is not understood: %(status)s.") % {
+            "status": snapshot.provider_status or "?"
+        }
+        return _result(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
+    if _still_pending(preapproval.status, snapshot, preapproval.created_at, now, expire_after):
+        _close(
+            preapproval,
+            PreapprovalStatus.EXPIRED,
+            source=source,
+            evidence=_expired_evidence(snapshot.provider_status, expire_after),
+        )
+    return _result(preapproval, "preapproval", old_status, was_unknown)
+
+
+def _retry_cancel(
+    preapproval: Preapproval, old_status: str, was_unknown: bool, source: ChangeSource | str
+) -> ReconcileResult:
+    try:
+        send_cancel(preapproval, source=source, step="reconcile")
+    except ProviderError as exc:
+        # Refused: perhaps it is already closed there. Ask before reporting.
+        _note_error(preapproval, exc)
+        try:
+            snapshot = get_backend(preapproval.backend).fetch_preapproval(preapproval.as_ref())
+        except ProviderError:
+            pass
+        else:
+            apply_preapproval_snapshot(
+                preapproval, snapshot, source=source, evidence={"step": "reconcile"}
+            )
+        if preapproval.status != PreapprovalStatus.CANCELED:
+            detail = _("The provider refused the cancellation: %(error)s") % {"error": exc}
+            return _result(
+                preapproval, "preapproval", old_status, was_unknown, detail, unknown=True
+            )
+    if preapproval.status != PreapprovalStatus.CANCELED:
+        detail = preapproval.last_error or _("The cancellation is still not confirmed.")
+        return _result(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
+    return _result(preapproval, "preapproval", old_status, was_unknown)

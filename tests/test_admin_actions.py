@@ -1,0 +1,534 @@
+"""Admin actions: each goes through the services layer, counts what happened, never 500s."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from django_kakaopay import services
+from django_kakaopay.admin.forms import current_billing_period, parse_major_units
+from django_kakaopay.backends.base import (
+    Capability,
+    PreapprovalRef,
+    PreapprovalSnapshot,
+    RefundRequest,
+    RefundSnapshot,
+)
+from django_kakaopay.backends.sandbox import SandboxBackend
+from django_kakaopay.exceptions import OutcomeUnknown, ProviderRejected
+from django_kakaopay.models import Payment, Preapproval, Refund, WebhookEvent
+from django_kakaopay.sandbox import provider
+from tests import helpers
+
+pytestmark = pytest.mark.django_db
+
+PAYMENTS = reverse("admin:django_kakaopay_payment_changelist")
+PREAPPROVALS = reverse("admin:django_kakaopay_preapproval_changelist")
+EVENTS = reverse("admin:django_kakaopay_webhookevent_changelist")
+REFUNDS = reverse("admin:django_kakaopay_refund_changelist")
+
+
+class FullRefundsOnlyBackend(SandboxBackend):
+    """A provider that refunds only whole payments."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.REFUNDS, Capability.PREAPPROVALS}
+    )
+
+
+class RefundTimesOutBackend(SandboxBackend):
+    """The refund request times out: the provider may or may not have refunded."""
+
+    def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
+        raise OutcomeUnknown("POST /refunds timed out; the outcome is unknown.")
+
+
+class CancelRefusedBackend(SandboxBackend):
+    """The provider refuses to end the agreement."""
+
+    def cancel_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        raise ProviderRejected("agreement_locked", status_code=422, codes=("locked",))
+
+
+MISBEHAVING = helpers.sandbox_settings(
+    extra={
+        "refund_timeout": "tests.test_admin_actions.RefundTimesOutBackend",
+        "cancel_refused": "tests.test_admin_actions.CancelRefusedBackend",
+    }
+)
+
+
+def staff(*codenames: str) -> Client:
+    user = get_user_model().objects.create_user(
+        f"staff-{'-'.join(codenames) or 'none'}", "staff@example.com", "pw", is_staff=True
+    )
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="django_kakaopay", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def run(client: Client, url: str, action: str, objects: list[Any], **data: Any) -> Any:
+    return client.post(
+        url, {"action": action, "_selected_action": [str(o.pk) for o in objects], **data}
+    )
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def follow(client: Client, response: Any) -> list[str]:
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return messages_of(client.get(response["Location"]))
+
+
+def offered_actions(client: Client, url: str) -> str:
+    return client.get(url).content.decode()
+
+
+# -- refund ---------------------------------------------------------------------------
+
+
+def test_partial_refund_through_the_form(admin_client: Client) -> None:
+    payment = helpers.paid_payment(reference="ORD-R1")
+    page = run(admin_client, PAYMENTS, "refund_payments", [payment])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="amount"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "ORD-R1" in html
+    assert "₩11,000" in html
+    assert Refund.objects.count() == 0, "showing the form refunds nothing"
+
+    response = run(
+        admin_client,
+        PAYMENTS,
+        "refund_payments",
+        [payment],
+        apply="1",
+        amount="3,000",
+        reason="one item returned",
+    )
+    messages = follow(admin_client, response)
+    refund = Refund.objects.get(payment=payment)
+    assert refund.amount == 3000
+    assert refund.reason == "one item returned"
+    assert refund.status == Refund.Status.SUCCEEDED
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    assert payment.refunded_amount == 3000
+    assert messages == ["1 payment was refunded: ORD-R1 (₩3,000)"]
+
+
+def test_empty_amount_refunds_what_remains(admin_client: Client) -> None:
+    payment = helpers.paid_payment()
+    services.request_refund(payment, 1000, reason="first")
+    response = run(admin_client, PAYMENTS, "refund_payments", [payment], apply="1", reason="rest")
+    follow(admin_client, response)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert sorted(payment.refunds.values_list("amount", flat=True)) == [1000, 10000]
+
+
+def test_over_refund_is_a_form_error_and_creates_nothing(admin_client: Client) -> None:
+    payment = helpers.paid_payment()
+    services.request_refund(payment, 10000, reason="most of it")
+    response = run(
+        admin_client,
+        PAYMENTS,
+        "refund_payments",
+        [payment],
+        apply="1",
+        amount="2000",
+        reason="too much",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "At most ₩1,000 can still be refunded" in html
+    assert Refund.objects.filter(payment=payment).count() == 1
+
+
+@pytest.mark.parametrize("amount", ["abc", "0", "-5", "10.5"])
+def test_unreadable_amounts_are_form_errors(admin_client: Client, amount: str) -> None:
+    payment = helpers.paid_payment()
+    response = run(
+        admin_client, PAYMENTS, "refund_payments", [payment], apply="1", amount=amount, reason="x"
+    )
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_a_backend_without_partial_refunds_refuses_a_partial_amount(admin_client: Client) -> None:
+    kakaopay = helpers.sandbox_settings(
+        extra={"fullonly": "tests.test_admin_actions.FullRefundsOnlyBackend"}
+    )
+    with override_settings(KAKAOPAY=kakaopay):
+        payment = helpers.paid_payment(backend="fullonly")
+        page = run(admin_client, PAYMENTS, "refund_payments", [payment]).content.decode()
+        assert "full refunds only" in page
+        response = run(
+            admin_client,
+            PAYMENTS,
+            "refund_payments",
+            [payment],
+            apply="1",
+            amount="3000",
+            reason="partial",
+        )
+        assert response.status_code == 200
+        assert "only refunds the whole payment" in response.content.decode()
+        assert not Refund.objects.exists()
+        response = run(
+            admin_client, PAYMENTS, "refund_payments", [payment], apply="1", reason="all"
+        )
+        follow(admin_client, response)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+
+
+def test_several_payments_are_refunded_in_full_and_failures_counted(
+    admin_client: Client,
+) -> None:
+    paid = helpers.paid_payment(reference="ORD-FULL")
+    waiting = helpers.started_payment(reference="ORD-WAIT")
+    page = run(admin_client, PAYMENTS, "refund_payments", [paid, waiting])
+    assert "it is not paid" in page.content.decode()
+    with_amount = run(
+        admin_client,
+        PAYMENTS,
+        "refund_payments",
+        [paid, waiting],
+        apply="1",
+        amount="1000",
+        reason="x",
+    )
+    assert with_amount.status_code == 200, "a partial amount needs a single payment"
+    assert not Refund.objects.exists()
+    response = run(
+        admin_client, PAYMENTS, "refund_payments", [paid, waiting], apply="1", reason="recall"
+    )
+    messages = follow(admin_client, response)
+    assert "1 payment was refunded: ORD-FULL (₩11,000)" in messages
+    assert any(m.startswith("1 payment could not be refunded: ORD-WAIT") for m in messages)
+    waiting.refresh_from_db()
+    assert waiting.status == Payment.Status.PENDING
+
+
+def test_refund_needs_the_refund_permission(admin_client: Client) -> None:
+    payment = helpers.paid_payment()
+    viewer = staff("view_payment", "change_payment")
+    assert "refund_payments" not in offered_actions(viewer, PAYMENTS)
+    assert "refund_payments" in offered_actions(admin_client, PAYMENTS)
+    for data in ({}, {"apply": "1", "amount": "1000", "reason": "sneaky"}):
+        response = run(viewer, PAYMENTS, "refund_payments", [payment], **data)
+        assert response.status_code in (200, 302)
+        assert "Refund 1 payment" not in response.content.decode()
+    assert not Refund.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+
+    refunder = staff("view_payment", "refund_payment")
+    assert "refund_payments" in offered_actions(refunder, PAYMENTS)
+    response = run(
+        refunder, PAYMENTS, "refund_payments", [payment], apply="1", amount="500", reason="ok"
+    )
+    follow(refunder, response)
+    assert Refund.objects.get().amount == 500
+
+
+def test_a_refund_timeout_is_reported_as_waiting_not_failed(admin_client: Client) -> None:
+    with override_settings(KAKAOPAY=MISBEHAVING):
+        payment = helpers.paid_payment(backend="refund_timeout", reference="ORD-TO")
+        response = run(
+            admin_client,
+            PAYMENTS,
+            "refund_payments",
+            [payment],
+            apply="1",
+            amount="2000",
+            reason="slow provider",
+        )
+        messages = follow(admin_client, response)
+        page = run(admin_client, PAYMENTS, "refund_payments", [payment]).content.decode()
+    assert messages == [
+        "1 refund was requested and waits for the provider's confirmation: ORD-TO (₩2,000)"
+    ]
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == Refund.Status.PENDING
+    assert refund.needs_reconciliation
+    assert "<td>₩9,000</td>" in page, "a pending refund is no longer refundable"
+
+
+# -- refresh --------------------------------------------------------------------------
+
+
+def test_refresh_pulls_from_the_provider(admin_client: Client) -> None:
+    # No notification: only a pull can tell that the customer approved.
+    with override_settings(KAKAOPAY=helpers.sandbox_settings(NOTIFICATIONS="none")):
+        payment = helpers.started_payment(reference="ORD-PULL")
+        provider.decide_payment(helpers.provider_side(payment), "approve")
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.PENDING
+        response = run(admin_client, PAYMENTS, "refresh_payments", [payment])
+        messages = follow(admin_client, response)
+    assert messages == ["1 record was refreshed from the provider: ORD-PULL: Paid"]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    assert payment.transitions.filter(to_status="paid", source="admin").exists()
+
+
+def test_refresh_with_a_provider_timeout_counts_a_failure(admin_client: Client) -> None:
+    with override_settings(KAKAOPAY=helpers.sandbox_settings()):
+        payment = services.create_payment(amount=11000, backend="flaky", reference="ORD-FLAKY")
+        services.start_payment(payment)
+        assert payment.needs_reconciliation
+        ok = helpers.paid_payment(reference="ORD-OK")
+        response = run(admin_client, PAYMENTS, "refresh_payments", [payment, ok])
+        messages = follow(admin_client, response)
+    assert "1 record was refreshed from the provider: ORD-OK: Paid" in messages
+    failure = next(m for m in messages if m.startswith("1 record could not be refreshed"))
+    assert "ORD-FLAKY" in failure
+    assert "timed out" in failure
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED, "a timeout never fails a payment"
+
+
+def test_refresh_of_refunds_pulls_their_payments(admin_client: Client) -> None:
+    payment = helpers.paid_payment(reference="ORD-RF")
+    services.request_refund(payment, 1000, reason="x")
+    response = run(admin_client, REFUNDS, "refresh_refunds", list(Refund.objects.all()))
+    assert follow(admin_client, response) == [
+        "1 record was refreshed from the provider: ORD-RF: Partially refunded"
+    ]
+
+
+def test_refresh_needs_only_the_view_permission() -> None:
+    payment = helpers.paid_payment(reference="ORD-V")
+    viewer = staff("view_payment")
+    assert "refresh_payments" in offered_actions(viewer, PAYMENTS)
+    messages = follow(viewer, run(viewer, PAYMENTS, "refresh_payments", [payment]))
+    assert messages == ["1 record was refreshed from the provider: ORD-V: Paid"]
+
+
+# -- preapprovals ---------------------------------------------------------------------
+
+
+def test_charge_with_the_amount_form(admin_client: Client) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-1", max_amount=20000)
+    page = run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="amount"' in html
+    assert f'value="{current_billing_period()}"' in html, "this month by default"
+
+    too_much = run(
+        admin_client,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="25000",
+        billing_period="2026-11",
+    )
+    assert too_much.status_code == 200
+    assert "₩20,000" in too_much.content.decode()
+    assert not Payment.objects.filter(preapproval=agreement).exists()
+
+    response = run(
+        admin_client,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="9900",
+        billing_period="2026-11",
+        description="November",
+    )
+    messages = follow(admin_client, response)
+    charge = Payment.objects.get(preapproval=agreement)
+    assert charge.amount == 9900
+    assert charge.billing_period == "2026-11"
+    assert charge.description == "November"
+    assert charge.status == Payment.Status.PAID
+    assert messages == ["1 agreement was charged: AGR-1 (AGR-1-2026-11, ₩9,900)"]
+
+    again = run(
+        admin_client,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="9900",
+        billing_period="2026-11",
+    )
+    messages = follow(admin_client, again)
+    assert any("already charged for 2026-11" in m for m in messages)
+    assert Payment.objects.filter(preapproval=agreement).count() == 1
+
+
+def test_charge_of_an_inactive_agreement_is_a_failure(admin_client: Client) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-OFF")
+    services.cancel_preapproval(agreement)
+    response = run(
+        admin_client,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="1000",
+        billing_period="2026-11",
+    )
+    messages = follow(admin_client, response)
+    assert messages[0].startswith("1 agreement was not charged: AGR-OFF")
+    assert not Payment.objects.filter(preapproval=agreement).exists()
+
+
+def test_charge_needs_the_charge_permission() -> None:
+    agreement = helpers.active_preapproval()
+    viewer = staff("view_preapproval", "change_preapproval")
+    assert "charge_preapprovals" not in offered_actions(viewer, PREAPPROVALS)
+    run(
+        viewer,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="1000",
+        billing_period="2026-11",
+    )
+    assert not Payment.objects.filter(preapproval=agreement).exists()
+
+    charger = staff("view_preapproval", "charge_preapproval")
+    assert "charge_preapprovals" in offered_actions(charger, PREAPPROVALS)
+    assert "cancel_preapprovals" not in offered_actions(charger, PREAPPROVALS)
+    response = run(
+        charger,
+        PREAPPROVALS,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="1000",
+        billing_period="2026-12",
+    )
+    follow(charger, response)
+    assert Payment.objects.filter(preapproval=agreement, billing_period="2026-12").exists()
+
+
+def test_cancel_asks_first_then_cancels(admin_client: Client) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-END")
+    page = run(admin_client, PREAPPROVALS, "cancel_preapprovals", [agreement])
+    assert page.status_code == 200
+    assert "AGR-END" in page.content.decode()
+    agreement.refresh_from_db()
+    assert agreement.status == Preapproval.Status.ACTIVE, "the confirmation page changes nothing"
+
+    response = run(admin_client, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+    assert follow(admin_client, response) == ["1 agreement was canceled: AGR-END"]
+    agreement.refresh_from_db()
+    assert agreement.status == Preapproval.Status.CANCELED
+    assert agreement.transitions.filter(to_status="canceled").exists()
+
+    again = run(admin_client, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+    messages = follow(admin_client, again)
+    assert messages[0].startswith("1 agreement was not canceled: AGR-END")
+
+
+def test_a_refused_cancel_counts_a_failure_and_does_not_500(admin_client: Client) -> None:
+    with override_settings(KAKAOPAY=MISBEHAVING):
+        agreement = helpers.active_preapproval(backend="cancel_refused", reference="AGR-LOCK")
+        response = run(admin_client, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+        messages = follow(admin_client, response)
+    assert messages == ["1 agreement was not canceled: AGR-LOCK: agreement_locked"]
+    agreement.refresh_from_db()
+    assert agreement.status == Preapproval.Status.ACTIVE
+
+
+def test_cancel_needs_the_change_permission() -> None:
+    agreement = helpers.active_preapproval()
+    viewer = staff("view_preapproval")
+    assert "cancel_preapprovals" not in offered_actions(viewer, PREAPPROVALS)
+    run(viewer, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+    agreement.refresh_from_db()
+    assert agreement.status == Preapproval.Status.ACTIVE
+
+
+# -- replay ---------------------------------------------------------------------------
+
+
+def failed_event(client: Client, monkeypatch: pytest.MonkeyPatch) -> tuple[Payment, WebhookEvent]:
+    """A genuine notification whose processing crashed (see test_webhooks)."""
+    payment = helpers.started_payment()
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.webhooks, "apply_update", explode)
+        assert helpers.deliver(client, helpers.event_body(payment)).status_code == 500
+    event = WebhookEvent.objects.get(event_key="evt_test_1")
+    assert event.status == WebhookEvent.Status.FAILED
+    return payment, event
+
+
+def test_replay_of_a_failed_notification(
+    admin_client: Client, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment, event = failed_event(client, monkeypatch)
+    response = run(admin_client, EVENTS, "replay_events", [event])
+    assert follow(admin_client, response) == ["1 notification was replayed: evt_test_1: Processed"]
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    page = admin_client.get(reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk]))
+    assert "Processed" in page.content.decode()
+
+    again = run(admin_client, EVENTS, "replay_events", [event])
+    messages = follow(admin_client, again)
+    assert messages[0].startswith("1 notification was not replayed: evt_test_1")
+    assert "only failed notifications are replayed" in messages[0]
+
+
+def test_replay_needs_the_real_change_permission(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, event = failed_event(client, monkeypatch)
+    viewer = staff("view_webhookevent")
+    assert "replay_events" not in offered_actions(viewer, EVENTS)
+    run(viewer, EVENTS, "replay_events", [event])
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+
+    operator = staff("view_webhookevent", "change_webhookevent")
+    assert "replay_events" in offered_actions(operator, EVENTS)
+    follow(operator, run(operator, EVENTS, "replay_events", [event]))
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED
+
+
+# -- amounts as staff type them -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [("11000", "KRW", 11000), ("₩11,000", "KRW", 11000), ("12.34", "USD", 1234), ("7", "USD", 700)],
+)
+def test_amounts_are_read_in_major_units(text: str, currency: str, minor: int) -> None:
+    assert parse_major_units(text, currency) == minor

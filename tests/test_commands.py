@@ -1,0 +1,224 @@
+"""The cron commands: kakaopay_reconcile, kakaopay_replay_webhooks, kakaopay_charge_due."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.utils import timezone
+
+from django_kakaopay import services
+from django_kakaopay.models import Payment, WebhookEvent, WebhookEventStatus
+from django_kakaopay.sandbox import provider
+
+from .helpers import (
+    LossyBackend,
+    active_preapproval,
+    event_body,
+    lossy_settings,
+    provider_side,
+    started_payment,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lossy() -> Iterator[type[LossyBackend]]:
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+    with override_settings(KAKAOPAY=lossy_settings()):
+        yield LossyBackend
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+
+
+def run(name: str, *args: str, **options: Any) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out, **options)
+    return out.getvalue()
+
+
+def timed_out_payment(fault: str) -> Payment:
+    LossyBackend.faults["create_payment"] = fault
+    payment = services.create_payment(amount=11000, backend="lossy")
+    services.start_payment(payment)
+    LossyBackend.faults.clear()
+    return payment
+
+
+# == kakaopay_reconcile ===============================================================
+
+
+def test_reconcile_with_nothing_to_do_succeeds(lossy: type[LossyBackend]) -> None:
+    assert "Checked 0: 0 settled" in run("kakaopay_reconcile")
+
+
+def test_reconcile_settles_and_lists_rows_with_verbosity_2(lossy: type[LossyBackend]) -> None:
+    payment = timed_out_payment("lost")
+    out = run("kakaopay_reconcile", "--older-than", "0", verbosity=2)
+    assert f"settled: payment {payment.reference} [created -> failed]" in out
+    assert "Checked 1: 1 settled, 0 unchanged, 0 still unknown, 0 errors, 0 skipped." in out
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+
+
+def test_reconcile_exits_non_zero_when_something_stays_unknown(
+    lossy: type[LossyBackend],
+) -> None:
+    payment = timed_out_payment("lost")
+    LossyBackend.faults["fetch_payment"] = "lost"
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 object") as excinfo:
+        call_command("kakaopay_reconcile", "--older-than=0", stdout=out)
+    assert excinfo.value.returncode == 1
+    assert "1 still unknown" in out.getvalue()
+    assert f"unknown: payment {payment.reference}" in out.getvalue()
+
+
+def test_reconcile_expire_after_option(lossy: type[LossyBackend]) -> None:
+    payment = timed_out_payment("late")
+    run("kakaopay_reconcile", "--older-than=0", "--expire-after=0")
+    payment.refresh_from_db()
+    assert payment.status == "expired"
+
+
+def test_reconcile_dry_run_calls_nothing(lossy: type[LossyBackend]) -> None:
+    payment = timed_out_payment("late")
+    out = run("kakaopay_reconcile", "--older-than=0", "--dry-run", "--backend=lossy", "--limit=5")
+    assert f"planned: payment {payment.reference}" in out
+    assert "1 object(s) would be checked" in out
+    assert "fetch_payment" not in LossyBackend.calls
+    payment.refresh_from_db()
+    assert payment.status == "created"
+
+
+def test_reconcile_rejects_bad_options() -> None:
+    with pytest.raises(CommandError):
+        call_command("kakaopay_reconcile", "--limit=0", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("kakaopay_reconcile", "--older-than=soon", stdout=StringIO())
+
+
+# == kakaopay_replay_webhooks ===========================================================
+
+
+def failed_event(body: bytes, key: str) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        backend="sandbox",
+        event_key=key,
+        body=body,
+        status=WebhookEventStatus.FAILED,
+        last_error="OperationalError: database is locked",
+    )
+
+
+def test_replay_reprocesses_failed_rows() -> None:
+    payment = started_payment()
+    provider.decide_payment(provider_side(payment), "approve")
+    event = failed_event(event_body(payment), "evt_test_1")
+    out = run("kakaopay_replay_webhooks", verbosity=2)
+    assert "Replayed 1, failed 0, skipped 0." in out
+    event.refresh_from_db()
+    assert event.status == WebhookEventStatus.PROCESSED
+    payment.refresh_from_db()
+    assert payment.status == "paid"
+
+
+def test_replay_of_given_ids_skips_rows_that_are_not_failed() -> None:
+    payment = started_payment()
+    done = failed_event(event_body(payment), "evt_done")
+    WebhookEvent.objects.filter(pk=done.pk).update(status=WebhookEventStatus.PROCESSED)
+    out = run("kakaopay_replay_webhooks", str(done.pk))
+    assert "skipped: sandbox" in out
+    assert "[processed]" in out
+    assert "Replayed 0, failed 0, skipped 1." in out
+
+
+def test_replay_fails_for_unknown_rejected_and_still_failing_rows() -> None:
+    rejected = failed_event(b"{}", "evt_rejected")
+    WebhookEvent.objects.filter(pk=rejected.pk).update(status=WebhookEventStatus.REJECTED)
+    broken = failed_event(b"not json", "evt_broken")
+    out = StringIO()
+    with pytest.raises(CommandError) as excinfo:
+        call_command(
+            "kakaopay_replay_webhooks", str(rejected.pk), str(broken.pk), "999999", stdout=out
+        )
+    assert excinfo.value.returncode == 1
+    assert "Replayed 0, failed 3, skipped 0." in out.getvalue()
+    broken.refresh_from_db()
+    assert broken.status == WebhookEventStatus.FAILED
+
+
+def test_replay_service_limit_and_backend() -> None:
+    payment = started_payment()
+    body = json.loads(event_body(payment))
+    for index in range(3):
+        body["id"] = f"evt_{index}"
+        failed_event(json.dumps(body).encode(), f"evt_{index}")
+    assert len(services.replay_failed_events(limit=2).lines) == 2
+    assert services.replay_failed_events(backend="other").lines == []
+
+
+# == kakaopay_charge_due ===================================================================
+
+
+def test_charge_due_charges_once_and_reports() -> None:
+    preapproval = active_preapproval()
+    services.set_billing_plan(
+        preapproval, amount=9900, interval="month", next_charge_on=date(2026, 11, 23)
+    )
+    out = run("kakaopay_charge_due", "--date", "2026-11-23", verbosity=2)
+    assert "charged: " in out
+    assert "2026-11-23: charged 1, pending 0, unknown 0, failed 0, skipped 0." in out
+    again = run("kakaopay_charge_due", "--date", "2026-11-23")
+    assert "charged 0" in again
+    assert Payment.objects.filter(preapproval=preapproval).count() == 1
+
+
+def test_charge_due_dry_run() -> None:
+    preapproval = active_preapproval()
+    services.set_billing_plan(
+        preapproval, amount=9900, interval="week", next_charge_on=date(2026, 11, 23)
+    )
+    out = run("kakaopay_charge_due", "--date=2026-11-30", "--dry-run")
+    assert "planned: " in out
+    assert "2026-W49" in out
+    assert "1 charge(s) would be made" in out
+    assert not Payment.objects.exists()
+
+
+def test_charge_due_exits_non_zero_on_an_unknown_charge(lossy: type[LossyBackend]) -> None:
+    preapproval = services.create_preapproval(backend="lossy")
+    services.start_preapproval(preapproval)
+    provider.decide_preapproval(
+        provider.find("lossy", "preapproval", preapproval.reference),  # type: ignore[arg-type]
+        "approve",
+    )
+    services.sync_preapproval(preapproval)
+    today = timezone.localdate()
+    services.set_billing_plan(preapproval, amount=9900, interval="day", next_charge_on=today)
+    LossyBackend.faults["charge_preapproval"] = "late"
+    out = StringIO()
+    with pytest.raises(CommandError) as excinfo:
+        call_command("kakaopay_charge_due", stdout=out)
+    assert excinfo.value.returncode == 1
+    assert "unknown 1" in out.getvalue()
+
+    # Reconciliation then makes it definite.
+    LossyBackend.faults.clear()
+    later = timezone.now() + timedelta(hours=1)
+    assert services.reconcile(now=later).ok
+    assert Payment.objects.get(preapproval=preapproval).status == "paid"
+
+
+def test_charge_due_rejects_a_bad_date() -> None:
+    with pytest.raises(CommandError):
+        call_command("kakaopay_charge_due", "--date=23/11/2026", stdout=StringIO())
