@@ -8,6 +8,8 @@ touches a float.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.utils.translation import gettext as _
 
 # ISO 4217 minor-unit exponents. Currencies not listed use 2, the ISO default
@@ -142,3 +144,33 @@ def format_money(amount: int | None, currency: str) -> str:
     if symbol:
         return f"{sign}{symbol}{number}"
     return f"{sign}{number} {code}"
+
+
+def parse_major_units(text: str, currency: str) -> int:
+    """``"11,000"`` KRW -> 11000, ``"12.34"`` USD -> 1234: what a person types, in minor units.
+
+    People type amounts as the customer sees them; KRW has no decimals, so
+    ``11000`` means ₩11,000. Decimal arithmetic only, never a float. Raises
+    ``ValueError`` with a message fit to show.
+    """
+    cleaned = text.strip()
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
+    for noise in (symbol, currency.upper(), currency.lower(), ",", "_", " "):
+        if noise:
+            cleaned = cleaned.replace(noise, "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(
+            _("Enter an amount such as %(example)s.") % {"example": major_units(11000, currency)}
+        ) from None
+    if not value.is_finite():
+        raise ValueError(_("Enter a finite amount."))
+    places = exponent(currency)
+    minor = value.scaleb(places)
+    if minor != minor.to_integral_value():
+        raise ValueError(
+            _("%(currency)s amounts have at most %(places)d decimal places.")
+            % {"currency": currency, "places": places}
+        )
+    return validate_amount(int(minor))

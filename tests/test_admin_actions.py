@@ -497,6 +497,9 @@ def test_replay_of_a_failed_notification(
     assert event.status == WebhookEvent.Status.PROCESSED
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PAID
+    paid = payment.transitions.get(to_status=Payment.Status.PAID)
+    assert paid.source == "admin", "the log says who replayed it"
+    assert paid.evidence["webhook_event"] == event.pk
     page = admin_client.get(reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk]))
     assert "Processed" in page.content.decode()
 

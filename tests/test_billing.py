@@ -176,6 +176,21 @@ def test_invalid_plans_are_refused(changes: dict[str, object]) -> None:
 
 
 @pytestmark_db
+def test_no_plan_for_an_agreement_being_canceled_or_ended() -> None:
+    preapproval = active_preapproval()
+    Preapproval.objects.filter(pk=preapproval.pk).update(cancel_requested_at=timezone.now())
+    preapproval.refresh_from_db()
+    with pytest.raises(InvalidPaymentRequest, match="being canceled"):
+        services.set_billing_plan(preapproval, amount=9900, interval="month", next_charge_on=TODAY)
+    ended = active_preapproval()
+    services.cancel_preapproval(ended)
+    ended.refresh_from_db()
+    assert ended.status == Preapproval.Status.CANCELED
+    with pytest.raises(InvalidPaymentRequest, match="it cannot get a billing plan"):
+        services.set_billing_plan(ended, amount=9900, interval="month", next_charge_on=TODAY)
+
+
+@pytestmark_db
 def test_a_plan_is_all_or_nothing_in_the_database() -> None:
     preapproval = active_preapproval()
     preapproval.billing_amount = 9900

@@ -16,6 +16,7 @@ CI) turns the skip into a failure.
 
 from __future__ import annotations
 
+import argparse
 import gettext
 import os
 import re
@@ -23,9 +24,12 @@ import shutil
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
@@ -34,9 +38,11 @@ from django.utils import translation
 
 import django_kakaopay
 from django_kakaopay import services
+from django_kakaopay.management.commands._options import iso_date, positive_int
 from django_kakaopay.models import Payment
 from django_kakaopay.money import validate_amount
 from django_kakaopay.status import PaymentStatus, PreapprovalStatus, RefundStatus
+from tests import helpers
 
 PACKAGE_DIR = Path(django_kakaopay.__file__).resolve().parent
 LC_MESSAGES = PACKAGE_DIR / "locale" / "ko" / "LC_MESSAGES"
@@ -488,3 +494,241 @@ def test_status_labels_in_korean() -> None:
 def test_money_errors_in_korean() -> None:
     with translation.override("ko"), pytest.raises(ValueError, match="금액은 0보다 커야 합니다"):
         validate_amount(0)
+
+
+# --- (e) the admin and the commands speak Korean --------------------------------
+
+PAYMENTS_ADMIN = "admin:django_kakaopay_payment_changelist"
+PREAPPROVALS_ADMIN = "admin:django_kakaopay_preapproval_changelist"
+
+
+@pytest.fixture
+def korean_admin() -> Client:
+    user = get_user_model().objects.create_superuser("ko-ops", "ops@example.com", "pw")
+    client = korean_client()
+    client.force_login(user)
+    return client
+
+
+def _run_action(client: Client, url_name: str, action: str, objects: list[Any], **data: Any) -> Any:
+    return client.post(
+        reverse(url_name),
+        {"action": action, "_selected_action": [str(o.pk) for o in objects], **data},
+    )
+
+
+def _assert_korean(html: str, korean: list[str], english: list[str]) -> None:
+    missing = [text for text in korean if text not in html]
+    assert not missing, f"Korean text not on the page: {missing}"
+    leftover = [text for text in english if text in html]
+    assert not leftover, f"English text left on the Korean page: {leftover}"
+
+
+@pytest.mark.django_db
+def test_admin_payment_changelist_in_korean(korean_admin: Client) -> None:
+    payment = helpers.paid_payment(reference="ORD-KO-LIST")
+    services.request_refund(payment, 1000, reason="damaged box")
+    response = korean_admin.get(reverse(PAYMENTS_ADMIN))
+    assert response.status_code == 200
+    _assert_korean(
+        response.content.decode(),
+        korean=[
+            "ORD-KO-LIST",
+            "결제대행사에서 최신 상태 가져오기",  # the refresh action
+            "선택한 결제 환불…",  # the refund action
+            ">부분 환불</span>",  # the status badge
+            "환불된 금액",
+        ],
+        english=["Refresh from the provider", "Refund selected payments", "Partially refunded"],
+    )
+
+
+@pytest.mark.django_db
+def test_admin_payment_change_page_in_korean(korean_admin: Client) -> None:
+    payment = helpers.paid_payment(reference="ORD-KO-PAGE")
+    services.request_refund(payment, 1000, reason="damaged box")
+    response = korean_admin.get(reverse("admin:django_kakaopay_payment_change", args=[payment.pk]))
+    assert response.status_code == 200
+    _assert_korean(
+        response.content.decode(),
+        korean=[
+            "기술 정보",  # fieldsets
+            "결제대행사",
+            "일시",
+            "환불 가능 금액",
+            "결제대행사 대시보드",
+            "이 건을 변경한 알림",
+            "상태 변경 내역",  # the transitions inline
+            ">부분 환불</span>",
+            "₩10,000",  # what remains refundable
+        ],
+        english=[
+            "Technical details",
+            "Refundable",
+            "Provider&#x27;s dashboard",
+            "Notifications that changed it",
+            "Status history",
+        ],
+    )
+
+
+@pytest.mark.django_db
+def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> None:
+    payment = helpers.paid_payment(reference="ORD-KO-REFUND")
+    page = _run_action(korean_admin, PAYMENTS_ADMIN, "refund_payments", [payment])
+    assert page.status_code == 200
+    _assert_korean(
+        page.content.decode(),
+        korean=[
+            "<title>결제 1건 환불",
+            "환불 금액은 결제대행사를 통해 고객에게 돌아갑니다.",
+            "환불 대기 금액",  # table headers
+            "비고",
+            ">금액:</label>",  # form labels
+            ">사유:</label>",
+            "고객에게 보이는 KRW 금액 그대로 입력하세요. 예: 11000 = ₩11,000.",
+            "비워 두면 남은 환불 가능 금액 전체를 환불합니다.",
+            "환불 기록에 저장되며 결제대행사에도 전송됩니다.",
+            'value="환불"',
+        ],
+        english=[
+            "Refund 1 payment",
+            "The money goes back",
+            "Pending refunds",
+            ">Amount:</label>",
+            ">Reason:</label>",
+            "Leave empty to refund",
+            "Kept with the refund",
+            "as the customer sees it",
+        ],
+    )
+
+    unreadable = _run_action(
+        korean_admin,
+        PAYMENTS_ADMIN,
+        "refund_payments",
+        [payment],
+        apply="1",
+        amount="abc",
+        reason="x",
+    )
+    assert unreadable.status_code == 200
+    _assert_korean(
+        unreadable.content.decode(),
+        korean=["금액을 입력하세요(예: 11000)."],
+        english=["Enter an amount such as"],
+    )
+
+    too_much = _run_action(
+        korean_admin,
+        PAYMENTS_ADMIN,
+        "refund_payments",
+        [payment],
+        apply="1",
+        amount="12000",
+        reason="x",
+    )
+    assert too_much.status_code == 200
+    _assert_korean(
+        too_much.content.decode(),
+        korean=[
+            "최대 ₩11,000까지만 환불할 수 있음(결제 ₩11,000, 환불 완료 ₩0, 결제대행사 확인 대기 ₩0)"
+        ],
+        english=["can still be refunded"],
+    )
+    assert not payment.refunds.exists()
+
+    done = _run_action(
+        korean_admin,
+        PAYMENTS_ADMIN,
+        "refund_payments",
+        [payment],
+        apply="1",
+        amount="3,000",
+        reason="one item returned",
+    )
+    assert done.status_code == 302, done.content.decode()[:2000]
+    messages = [str(m) for m in korean_admin.get(done["Location"]).context["messages"]]
+    assert messages == ["결제 1건을 환불했습니다: ORD-KO-REFUND (₩3,000)"]
+
+
+@pytest.mark.django_db
+def test_admin_preapproval_charge_form_page_in_korean(korean_admin: Client) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-KO", max_amount=20000)
+    changelist = korean_admin.get(reverse(PREAPPROVALS_ADMIN)).content.decode()
+    _assert_korean(
+        changelist,
+        korean=["선택한 자동결제 동의로 청구…", "선택한 자동결제 동의 해지…", ">사용 중</span>"],
+        english=["Charge selected agreements", "Cancel selected agreements"],
+    )
+
+    page = _run_action(korean_admin, PREAPPROVALS_ADMIN, "charge_preapprovals", [agreement])
+    assert page.status_code == 200
+    _assert_korean(
+        page.content.decode(),
+        korean=[
+            "<title>자동결제 동의 1건으로 청구",
+            "선택한 각 자동결제 동의로 고객의 별도 결제 절차 없이 아래 금액을 청구합니다.",
+            "1회 최대 결제 금액",  # table header
+            "사용 중",  # the agreement's status
+            ">금액:</label>",
+            ">청구 기간:</label>",
+            ">설명:</label>",
+            "자동결제 동의와 청구 기간마다 한 번만 청구됩니다.",
+            "비워 두면 자동결제 동의에 저장된 설명을 사용합니다.",
+            'value="청구하기"',
+        ],
+        english=[
+            "Charge 1 agreement",
+            "Each selected agreement",
+            ">Billing period:</label>",
+            ">Description:</label>",
+            "One charge per agreement",
+            'value="Charge"',
+        ],
+    )
+
+    too_much = _run_action(
+        korean_admin,
+        PREAPPROVALS_ADMIN,
+        "charge_preapprovals",
+        [agreement],
+        apply="1",
+        amount="25000",
+        billing_period="2026-11",
+    )
+    assert too_much.status_code == 200
+    _assert_korean(
+        too_much.content.decode(),
+        korean=["동의한 1회 최대 결제 금액은 ₩20,000입니다."],
+        english=["The agreed maximum per charge"],
+    )
+    assert not Payment.objects.filter(preapproval=agreement).exists()
+
+
+@pytest.mark.django_db
+def test_command_summaries_in_korean() -> None:
+    out = StringIO()
+    with translation.override("ko"):
+        call_command("kakaopay_reconcile", stdout=out)
+    assert (
+        "0건 확인: 확정 0건, 변경 없음 0건, 여전히 결과 불명 0건, 오류 0건, 건너뜀 0건."
+        in out.getvalue()
+    )
+    assert "Checked" not in out.getvalue()
+
+    out = StringIO()
+    with translation.override("ko"):
+        call_command("kakaopay_charge_due", "--dry-run", "--date", "2026-11-30", stdout=out)
+    assert "2026-11-30 시험 실행(dry run): 0건이 청구될 예정입니다." in out.getvalue()
+    assert "would be made" not in out.getvalue()
+
+
+def test_command_argument_errors_in_korean() -> None:
+    with translation.override("ko"):
+        with pytest.raises(
+            argparse.ArgumentTypeError, match=re.escape("'0'은(는) 1 이상의 정수가 아닙니다.")
+        ):
+            positive_int("0")
+        with pytest.raises(argparse.ArgumentTypeError, match="YYYY-MM-DD 형식의 날짜가 아닙니다"):
+            iso_date("30/11/2026")

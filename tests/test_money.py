@@ -12,6 +12,7 @@ from django_kakaopay.money import (
     format_money,
     major_units,
     normalize_currency,
+    parse_major_units,
     validate_amount,
 )
 
@@ -124,3 +125,36 @@ def test_normalize_currency_refuses_unknown_codes(bad: str) -> None:
 
 def test_currency_error_is_a_value_error() -> None:
     assert issubclass(CurrencyError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "minor"),
+    [
+        ("11000", "KRW", 11000),
+        ("₩11,000", "KRW", 11000),
+        (" 11 000 KRW ", "KRW", 11000),
+        ("12.34", "USD", 1234),
+        ("$1,000.5", "USD", 100050),
+    ],
+)
+def test_parse_major_units_reads_what_people_type(typed: str, currency: str, minor: int) -> None:
+    assert parse_major_units(typed, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "message"),
+    [
+        ("11000.5", "KRW", "at most 0 decimal places"),
+        ("12.345", "USD", "at most 2 decimal places"),
+        ("eleven", "KRW", "Enter an amount such as"),
+        ("Infinity", "KRW", "finite"),
+        ("NaN", "KRW", "finite"),
+        ("0", "KRW", "must be positive"),
+        ("-5", "KRW", "must be positive"),
+    ],
+)
+def test_parse_major_units_refuses_what_is_not_an_amount(
+    typed: str, currency: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_major_units(typed, currency)

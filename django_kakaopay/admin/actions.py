@@ -256,7 +256,7 @@ def replay_events(
             )
             continue
         try:
-            response = services.replay_event(event)
+            response = services.replay_event(event, source=ChangeSource.ADMIN)
         except KakaoPayError as exc:
             logger.warning("Admin replay of notification %s failed: %s", event.pk, exc)
             tally.fail(label, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -10,39 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..money import CURRENCY_SYMBOLS, exponent, format_money, major_units, validate_amount
+from .. import money
+from ..money import exponent, format_money, major_units
 
 
 def parse_major_units(text: str, currency: str) -> int:
-    """``"11,000"`` KRW -> 11000, ``"12.34"`` USD -> 1234: what staff type, in minor units.
-
-    Staff enter amounts as the customer sees them; KRW has no decimals, so
-    ``11000`` means ₩11,000. Decimal arithmetic only, never a float.
-    """
-    cleaned = text.strip()
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
-    for noise in (symbol, currency.upper(), currency.lower(), ",", "_", " "):
-        if noise:
-            cleaned = cleaned.replace(noise, "")
+    """The money layer's parser, with its message as a form error."""
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise forms.ValidationError(
-            _("Enter an amount such as %(example)s.") % {"example": major_units(11000, currency)},
-            code="invalid",
-        ) from None
-    if not value.is_finite():
-        raise forms.ValidationError(_("Enter a finite amount."), code="invalid")
-    places = exponent(currency)
-    minor = value.scaleb(places)
-    if minor != minor.to_integral_value():
-        raise forms.ValidationError(
-            _("%(currency)s amounts have at most %(places)d decimal places.")
-            % {"currency": currency, "places": places},
-            code="precision",
-        )
-    try:
-        return validate_amount(int(minor))
+        return money.parse_major_units(text, currency)
     except ValueError as exc:
         raise forms.ValidationError(str(exc), code="invalid") from exc
 

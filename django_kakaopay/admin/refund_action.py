@@ -64,7 +64,7 @@ class Refundability:
 
 def refundability(payment: Payment) -> Refundability:
     pending = int(getattr(payment, "pending_refunds", 0) or 0)
-    remaining = max(payment.amount - payment.refunded_amount - pending, 0)
+    remaining = payment.remaining_refundable(pending)
     try:
         backend = get_backend(payment.backend)
     except KakaoPayError:

@@ -157,6 +157,14 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
     def refundable_amount(self) -> int:
         return self.amount - self.refunded_amount if self.is_paid else 0
 
+    def remaining_refundable(self, pending_refunds: int) -> int:
+        """What a new refund may still take once ``pending_refunds`` are promised back.
+
+        The one rule the refund service (under a row lock) and the admin's
+        form (for an early, friendly error) both apply.
+        """
+        return max(self.refundable_amount - pending_refunds, 0)
+
     def line_items(self) -> tuple[LineItem, ...]:
         return tuple(
             LineItem(

@@ -94,7 +94,12 @@ def set_billing_plan(
                     _("The plan must be in the agreement's currency, %(currency)s.")
                     % {"currency": locked.currency}
                 )
-        if is_final("preapproval", locked.status) or locked.cancel_requested_at is not None:
+        if locked.cancel_requested_at is not None:
+            raise InvalidPaymentRequest(
+                _("Preapproval %(reference)s is being canceled; it cannot get a billing plan.")
+                % {"reference": locked.reference}
+            )
+        if is_final("preapproval", locked.status):
             raise InvalidPaymentRequest(
                 _("Preapproval %(reference)s is %(status)s; it cannot get a billing plan.")
                 % {"reference": locked.reference, "status": locked.get_status_display()}

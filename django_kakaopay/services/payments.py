@@ -303,7 +303,7 @@ def request_refund(
             ]
             or 0
         )
-        available = locked.amount - locked.refunded_amount - pending
+        available = locked.remaining_refundable(pending)
         if amount is None:
             amount = available
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:

@@ -143,8 +143,13 @@ def _ack(backend: BaseBackend, outcome: WebhookOutcome, event: WebhookEvent) -> 
     return WebhookResponse(ack.status_code, ack.body, ack.content_type, event)
 
 
-def replay_event(event: WebhookEvent) -> WebhookResponse:
+def replay_event(
+    event: WebhookEvent, *, source: ChangeSource | str = ChangeSource.WEBHOOK
+) -> WebhookResponse:
     """Process a ``failed`` notification again.
+
+    ``source`` records who asked for the replay (``admin``, ``command``) in
+    the transition log; the evidence still names the notification.
 
     Only failed rows qualify: they passed authentication before processing
     failed. A ``received`` row may never have been authenticated, and its
@@ -156,7 +161,7 @@ def replay_event(event: WebhookEvent) -> WebhookResponse:
             _("Only failed notifications can be replayed; this one is %(status)s.")
             % {"status": event.get_status_display()}
         )
-    return process_event(event)
+    return process_event(event, source=source)
 
 
 class ReplayOutcome(enum.StrEnum):
@@ -263,7 +268,7 @@ def _replay_one(key: int | str, backend: str | None) -> ReplayLine:
                     status=event.status,
                     detail=_("only failed notifications are replayed"),
                 )
-            response = replay_event(event)
+            response = replay_event(event, source=ChangeSource.COMMAND)
             replayed = response.event or event
             if replayed.status == WebhookEventStatus.FAILED:
                 return line(
