@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
@@ -13,6 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django_kakaopay.models import Payment, WebhookEvent
 
 _sequence = itertools.count()
+
+# Django's admin with nothing configured: the baseline of the payment list page.
+bare_admin = admin.AdminSite(name="bare_admin")
+bare_admin.register(Payment)
 
 
 @csrf_exempt
@@ -36,4 +41,6 @@ urlpatterns = [
     path("baseline/webhook/", store_only),
     path("baseline/return/<str:token>/", lookup_only),
     path("kakaopay/", include("django_kakaopay.urls")),
+    path("admin/", admin.site.urls),
+    path("bare-admin/", bare_admin.urls),
 ]
