@@ -65,7 +65,7 @@ def main() -> None:
                 # Notifications would add the same cost to both sides; leave them out.
                 "OPTIONS": {"NOTIFICATIONS": "none"},
             }
-        }
+        },
     }
     setup_database()
 
