@@ -8,7 +8,8 @@ touches a float.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -146,28 +147,42 @@ def format_money(amount: int | None, currency: str) -> str:
     return f"{sign}{number} {code}"
 
 
+# Digits, commas only as thousands separators in groups of three, an optional
+# decimal part: "12,34" (a decimal comma to many people) and "1e3" are refused.
+TYPED_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
 def parse_major_units(text: str, currency: str) -> int:
     """``"11,000"`` KRW -> 11000, ``"12.34"`` USD -> 1234: what a person types, in minor units.
 
     People type amounts as the customer sees them; KRW has no decimals, so
-    ``11000`` means ₩11,000. Decimal arithmetic only, never a float. Raises
+    ``11000`` means ₩11,000, and a point in a KRW amount is refused, not
+    guessed at. Decimal arithmetic only, never a float. Raises
     ``ValueError`` with a message fit to show.
     """
     cleaned = text.strip()
     symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
-    for noise in (symbol, currency.upper(), currency.lower(), ",", "_", " "):
+    for noise in (symbol, currency.upper(), currency.lower(), "_", " "):
         if noise:
             cleaned = cleaned.replace(noise, "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+    places = exponent(currency)
+    if places == 0 and "." in cleaned:
+        # With no minor unit a point is ambiguous: "11.000" is eleven
+        # thousand to many people (a thousands separator) and eleven to the
+        # decimal parser, a thousandfold difference. Refuse rather than guess.
+        raise ValueError(
+            _("%(currency)s has no decimal places; type %(plain)s or %(grouped)s.")
+            % {
+                "currency": currency.upper(),
+                "plain": major_units(11000, currency),
+                "grouped": f"{11000:,}",
+            }
+        )
+    if not TYPED_AMOUNT.fullmatch(cleaned):
         raise ValueError(
             _("Enter an amount such as %(example)s.") % {"example": major_units(11000, currency)}
-        ) from None
-    if not value.is_finite():
-        raise ValueError(_("Enter a finite amount."))
-    places = exponent(currency)
-    minor = value.scaleb(places)
+        )
+    minor = Decimal(cleaned.replace(",", "")).scaleb(places)
     if minor != minor.to_integral_value():
         raise ValueError(
             _("%(currency)s amounts have at most %(places)d decimal places.")

@@ -68,7 +68,9 @@ PREAPPROVAL_TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     A.ACTIVE: frozenset({A.CANCELED, A.EXPIRED}),
     A.CANCELED: frozenset(),
     A.FAILED: frozenset(),
-    A.EXPIRED: frozenset(),
+    # Reconciliation expires an agreement still pending after EXPIRE_AFTER; if
+    # the customer approved it after all, the provider's report wins.
+    A.EXPIRED: frozenset({A.ACTIVE}),
 }
 
 REFUND_TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {

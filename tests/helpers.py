@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from django.db import connection
 from django.test import Client
 
 from django_kakaopay import services
@@ -153,9 +154,12 @@ class LossyBackend(SandboxBackend):
 
     faults: ClassVar[dict[str, str]] = {}
     calls: ClassVar[list[str]] = []
+    # Whether each call was made inside a database transaction (a held row lock).
+    in_transaction: ClassVar[list[bool]] = []
 
     def _call(self, name: str, call: Callable[[], _T]) -> _T:
         LossyBackend.calls.append(name)
+        LossyBackend.in_transaction.append(connection.in_atomic_block)
         mode = self.faults.get(name)
         if mode == "lost":
             raise OutcomeUnknown(f"{name} timed out before reaching the provider.")

@@ -176,6 +176,29 @@ def test_changelist_query_count_does_not_grow_with_rows(staff_client: Client) ->
     assert many == few
 
 
+def change_page_queries(client: Client, obj: Payment | Preapproval) -> int:
+    url = reverse(f"admin:django_kakaopay_{obj._meta.model_name}_change", args=[obj.pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_payment_change_page_query_count_does_not_grow_with_refunds(
+    staff_client: Client,
+) -> None:
+    # The refund inline shows amounts in the payment's currency: without a
+    # join, each refund row loads its payment again.
+    one = helpers.paid_payment(reference="ORD-ONE-REFUND")
+    services.request_refund(one, 1000, reason="first")
+    six = helpers.paid_payment(reference="ORD-SIX-REFUNDS")
+    for number in range(6):
+        services.request_refund(six, 1000, reason=f"part {number}")
+    assert six.refunds.count() == 6
+    change_page_queries(staff_client, one)  # warm caches (content types, sessions)
+    assert change_page_queries(staff_client, six) == change_page_queries(staff_client, one)
+
+
 def test_payment_list_shows_badge_customer_and_filters(
     staff_client: Client, paid_payment: Payment
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any, ClassVar
 
 import pytest
@@ -9,11 +11,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from django_kakaopay import services
-from django_kakaopay.admin.forms import current_billing_period, parse_major_units
+from django_kakaopay.admin.forms import manual_billing_period, parse_major_units
 from django_kakaopay.backends.base import (
     Capability,
+    ChargeRequest,
+    PaymentSnapshot,
     PreapprovalRef,
     PreapprovalSnapshot,
     RefundRequest,
@@ -55,10 +60,18 @@ class CancelRefusedBackend(SandboxBackend):
         raise ProviderRejected("agreement_locked", status_code=422, codes=("locked",))
 
 
+class ChargeRefusedBackend(SandboxBackend):
+    """The provider refuses every charge (a card declined, say)."""
+
+    def charge_preapproval(self, request: ChargeRequest) -> PaymentSnapshot:
+        raise ProviderRejected("card_declined", status_code=422, codes=("declined",))
+
+
 MISBEHAVING = helpers.sandbox_settings(
     extra={
         "refund_timeout": "tests.test_admin_actions.RefundTimesOutBackend",
         "cancel_refused": "tests.test_admin_actions.CancelRefusedBackend",
+        "charge_refused": "tests.test_admin_actions.ChargeRefusedBackend",
     }
 )
 
@@ -102,6 +115,23 @@ def offered_actions(client: Client, url: str) -> str:
     return client.get(url).content.decode()
 
 
+def refund_token(client: Client, objects: list[Any]) -> str:
+    """The signed refunded-plus-pending totals the refund page carries, as a browser sends it."""
+    page = run(client, PAYMENTS, "refund_payments", objects)
+    found = re.search(r'name="refund_totals" value="([^"]+)"', page.content.decode())
+    assert found, page.content.decode()[:3000]
+    return found.group(1)
+
+
+def submit_refund(
+    client: Client, objects: list[Any], *, token: str | None = None, **data: Any
+) -> Any:
+    """Show the refund page, then submit it (``token``: one from an earlier page)."""
+    if token is None:
+        token = refund_token(client, objects)
+    return run(client, PAYMENTS, "refund_payments", objects, apply="1", refund_totals=token, **data)
+
+
 # -- refund ---------------------------------------------------------------------------
 
 
@@ -116,12 +146,9 @@ def test_partial_refund_through_the_form(admin_client: Client) -> None:
     assert "₩11,000" in html
     assert Refund.objects.count() == 0, "showing the form refunds nothing"
 
-    response = run(
+    response = submit_refund(
         admin_client,
-        PAYMENTS,
-        "refund_payments",
         [payment],
-        apply="1",
         amount="3,000",
         reason="one item returned",
     )
@@ -136,10 +163,88 @@ def test_partial_refund_through_the_form(admin_client: Client) -> None:
     assert messages == ["1 payment was refunded: ORD-R1 (₩3,000)"]
 
 
+def test_a_partial_refund_submitted_twice_refunds_once(admin_client: Client) -> None:
+    # Double click, or Back and resubmit: both POSTs carry the page's totals.
+    payment = helpers.paid_payment(reference="ORD-TWICE")
+    token = refund_token(admin_client, [payment])
+    form = {"amount": "3,000", "reason": "one item returned"}
+    first = follow(admin_client, submit_refund(admin_client, [payment], token=token, **form))
+    assert first == ["1 payment was refunded: ORD-TWICE (₩3,000)"]
+    second = follow(admin_client, submit_refund(admin_client, [payment], token=token, **form))
+    assert second == [
+        "1 payment could not be refunded: ORD-TWICE: The payment's refunds changed since "
+        "this refund was prepared; check them and try again."
+    ]
+    assert list(Refund.objects.filter(payment=payment).values_list("amount", flat=True)) == [3000]
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 3000
+    # A freshly shown page is current again and refunds.
+    follow(admin_client, submit_refund(admin_client, [payment], **form))
+    assert Refund.objects.filter(payment=payment).count() == 2
+
+
+def test_a_full_refund_submitted_twice_reports_the_change_not_the_amount(
+    admin_client: Client,
+) -> None:
+    payment = helpers.paid_payment(reference="ORD-ALL")
+    token = refund_token(admin_client, [payment])
+    follow(admin_client, submit_refund(admin_client, [payment], token=token, reason="all"))
+    messages = follow(
+        admin_client, submit_refund(admin_client, [payment], token=token, reason="all")
+    )
+    assert len(messages) == 1
+    assert messages[0].startswith("1 payment could not be refunded: ORD-ALL: The payment's")
+    assert Refund.objects.filter(payment=payment).count() == 1
+
+
+def test_a_several_payment_refund_submitted_twice_refunds_each_once(
+    admin_client: Client,
+) -> None:
+    one = helpers.paid_payment(reference="ORD-A")
+    two = helpers.paid_payment(reference="ORD-B")
+    token = refund_token(admin_client, [one, two])
+    follow(admin_client, submit_refund(admin_client, [one, two], token=token, reason="recall"))
+    messages = follow(
+        admin_client, submit_refund(admin_client, [one, two], token=token, reason="recall")
+    )
+    assert messages[0].startswith("2 payments could not be refunded: ORD-A: The payment's")
+    assert Refund.objects.count() == 2
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "other-selection"])
+def test_a_missing_forged_or_misapplied_token_refunds_nothing(
+    admin_client: Client, token: str
+) -> None:
+    payment = helpers.paid_payment()
+    other = helpers.paid_payment()
+    if token == "other-selection":
+        # A genuine token of another page cannot be reused for this payment.
+        token = refund_token(admin_client, [other])
+    response = submit_refund(admin_client, [payment], token=token, amount="1000", reason="x")
+    assert response.status_code == 200
+    assert "This page is out of date or was altered" in response.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_the_refund_token_is_hidden_and_kept_when_the_form_is_shown_again(
+    admin_client: Client,
+) -> None:
+    payment = helpers.paid_payment()
+    token = refund_token(admin_client, [payment])
+    mistyped = submit_refund(admin_client, [payment], token=token, amount="abc", reason="x")
+    html = mistyped.content.decode()
+    assert f'<input type="hidden" name="refund_totals" value="{token}"' in html
+    assert "Refund totals" not in html, "no label row for the hidden field"
+    follow(
+        admin_client, submit_refund(admin_client, [payment], token=token, amount="1000", reason="x")
+    )
+    assert Refund.objects.get().amount == 1000
+
+
 def test_empty_amount_refunds_what_remains(admin_client: Client) -> None:
     payment = helpers.paid_payment()
     services.request_refund(payment, 1000, reason="first")
-    response = run(admin_client, PAYMENTS, "refund_payments", [payment], apply="1", reason="rest")
+    response = submit_refund(admin_client, [payment], reason="rest")
     follow(admin_client, response)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED
@@ -149,12 +254,9 @@ def test_empty_amount_refunds_what_remains(admin_client: Client) -> None:
 def test_over_refund_is_a_form_error_and_creates_nothing(admin_client: Client) -> None:
     payment = helpers.paid_payment()
     services.request_refund(payment, 10000, reason="most of it")
-    response = run(
+    response = submit_refund(
         admin_client,
-        PAYMENTS,
-        "refund_payments",
         [payment],
-        apply="1",
         amount="2000",
         reason="too much",
     )
@@ -167,9 +269,7 @@ def test_over_refund_is_a_form_error_and_creates_nothing(admin_client: Client) -
 @pytest.mark.parametrize("amount", ["abc", "0", "-5", "10.5"])
 def test_unreadable_amounts_are_form_errors(admin_client: Client, amount: str) -> None:
     payment = helpers.paid_payment()
-    response = run(
-        admin_client, PAYMENTS, "refund_payments", [payment], apply="1", amount=amount, reason="x"
-    )
+    response = submit_refund(admin_client, [payment], amount=amount, reason="x")
     assert response.status_code == 200
     assert 'class="errorlist' in response.content.decode()
     assert not Refund.objects.exists()
@@ -183,21 +283,16 @@ def test_a_backend_without_partial_refunds_refuses_a_partial_amount(admin_client
         payment = helpers.paid_payment(backend="fullonly")
         page = run(admin_client, PAYMENTS, "refund_payments", [payment]).content.decode()
         assert "full refunds only" in page
-        response = run(
+        response = submit_refund(
             admin_client,
-            PAYMENTS,
-            "refund_payments",
             [payment],
-            apply="1",
             amount="3000",
             reason="partial",
         )
         assert response.status_code == 200
         assert "only refunds the whole payment" in response.content.decode()
         assert not Refund.objects.exists()
-        response = run(
-            admin_client, PAYMENTS, "refund_payments", [payment], apply="1", reason="all"
-        )
+        response = submit_refund(admin_client, [payment], reason="all")
         follow(admin_client, response)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED
@@ -210,20 +305,15 @@ def test_several_payments_are_refunded_in_full_and_failures_counted(
     waiting = helpers.started_payment(reference="ORD-WAIT")
     page = run(admin_client, PAYMENTS, "refund_payments", [paid, waiting])
     assert "it is not paid" in page.content.decode()
-    with_amount = run(
+    with_amount = submit_refund(
         admin_client,
-        PAYMENTS,
-        "refund_payments",
         [paid, waiting],
-        apply="1",
         amount="1000",
         reason="x",
     )
     assert with_amount.status_code == 200, "a partial amount needs a single payment"
     assert not Refund.objects.exists()
-    response = run(
-        admin_client, PAYMENTS, "refund_payments", [paid, waiting], apply="1", reason="recall"
-    )
+    response = submit_refund(admin_client, [paid, waiting], reason="recall")
     messages = follow(admin_client, response)
     assert "1 payment was refunded: ORD-FULL (₩11,000)" in messages
     assert any(m.startswith("1 payment could not be refunded: ORD-WAIT") for m in messages)
@@ -236,7 +326,9 @@ def test_refund_needs_the_refund_permission(admin_client: Client) -> None:
     viewer = staff("view_payment", "change_payment")
     assert "refund_payments" not in offered_actions(viewer, PAYMENTS)
     assert "refund_payments" in offered_actions(admin_client, PAYMENTS)
-    for data in ({}, {"apply": "1", "amount": "1000", "reason": "sneaky"}):
+    token = refund_token(admin_client, [payment])
+    sneaky = {"apply": "1", "amount": "1000", "reason": "sneaky", "refund_totals": token}
+    for data in ({}, sneaky):
         response = run(viewer, PAYMENTS, "refund_payments", [payment], **data)
         assert response.status_code in (200, 302)
         assert "Refund 1 payment" not in response.content.decode()
@@ -246,9 +338,7 @@ def test_refund_needs_the_refund_permission(admin_client: Client) -> None:
 
     refunder = staff("view_payment", "refund_payment")
     assert "refund_payments" in offered_actions(refunder, PAYMENTS)
-    response = run(
-        refunder, PAYMENTS, "refund_payments", [payment], apply="1", amount="500", reason="ok"
-    )
+    response = submit_refund(refunder, [payment], amount="500", reason="ok")
     follow(refunder, response)
     assert Refund.objects.get().amount == 500
 
@@ -256,12 +346,9 @@ def test_refund_needs_the_refund_permission(admin_client: Client) -> None:
 def test_a_refund_timeout_is_reported_as_waiting_not_failed(admin_client: Client) -> None:
     with override_settings(KAKAOPAY=MISBEHAVING):
         payment = helpers.paid_payment(backend="refund_timeout", reference="ORD-TO")
-        response = run(
+        response = submit_refund(
             admin_client,
-            PAYMENTS,
-            "refund_payments",
             [payment],
-            apply="1",
             amount="2000",
             reason="slow provider",
         )
@@ -319,12 +406,65 @@ def test_refresh_of_refunds_pulls_their_payments(admin_client: Client) -> None:
     ]
 
 
-def test_refresh_needs_only_the_view_permission() -> None:
-    payment = helpers.paid_payment(reference="ORD-V")
+def started_but_approved(reference: str) -> Payment:
+    """Approved at the provider, still pending here: a refresh would move it."""
+    payment = helpers.started_payment(reference=reference)
+    provider.decide_payment(helpers.provider_side(payment), "approve")
+    return payment
+
+
+@override_settings(KAKAOPAY=helpers.sandbox_settings(NOTIFICATIONS="none"))
+def test_refreshing_payments_needs_the_change_permission() -> None:
+    # Up to 100 provider calls a click, and statuses move: more than viewing.
+    payment = started_but_approved("ORD-V")
     viewer = staff("view_payment")
-    assert "refresh_payments" in offered_actions(viewer, PAYMENTS)
-    messages = follow(viewer, run(viewer, PAYMENTS, "refresh_payments", [payment]))
+    assert "refresh_payments" not in offered_actions(viewer, PAYMENTS)
+    run(viewer, PAYMENTS, "refresh_payments", [payment])
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+
+    operator = staff("view_payment", "change_payment")
+    assert "refresh_payments" in offered_actions(operator, PAYMENTS)
+    messages = follow(operator, run(operator, PAYMENTS, "refresh_payments", [payment]))
     assert messages == ["1 record was refreshed from the provider: ORD-V: Paid"]
+
+
+def test_refreshing_refunds_needs_the_permission_to_change_payments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Refunds are read-only; their refresh pulls their payments.
+    payment = helpers.paid_payment(reference="ORD-RV")
+    services.request_refund(payment, 1000, reason="x")
+    refunds = list(Refund.objects.all())
+    viewer = staff("view_refund", "view_payment")
+    assert "refresh_refunds" not in offered_actions(viewer, REFUNDS)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "sync_payment", lambda *a, **k: pytest.fail("pulled"))
+        assert run(viewer, REFUNDS, "refresh_refunds", refunds).status_code in (200, 302)
+
+    operator = staff("view_refund", "change_payment")
+    assert "refresh_refunds" in offered_actions(operator, REFUNDS)
+    assert follow(operator, run(operator, REFUNDS, "refresh_refunds", refunds)) == [
+        "1 record was refreshed from the provider: ORD-RV: Partially refunded"
+    ]
+
+
+def test_refreshing_preapprovals_needs_the_change_permission(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agreement = helpers.active_preapproval(reference="AGR-V")
+    viewer = staff("view_preapproval", "change_payment")
+    assert "refresh_preapprovals" not in offered_actions(viewer, PREAPPROVALS)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "sync_preapproval", lambda *a, **k: pytest.fail("pulled"))
+        response = run(viewer, PREAPPROVALS, "refresh_preapprovals", [agreement])
+        assert response.status_code in (200, 302)
+
+    operator = staff("view_preapproval", "change_preapproval")
+    assert "refresh_preapprovals" in offered_actions(operator, PREAPPROVALS)
+    assert follow(operator, run(operator, PREAPPROVALS, "refresh_preapprovals", [agreement])) == [
+        "1 record was refreshed from the provider: AGR-V: Active"
+    ]
 
 
 # -- preapprovals ---------------------------------------------------------------------
@@ -336,7 +476,7 @@ def test_charge_with_the_amount_form(admin_client: Client) -> None:
     assert page.status_code == 200
     html = page.content.decode()
     assert 'name="amount"' in html
-    assert f'value="{current_billing_period()}"' in html, "this month by default"
+    assert f'value="{manual_billing_period()}"' in html, "today's manual key by default"
 
     too_much = run(
         admin_client,
@@ -379,8 +519,65 @@ def test_charge_with_the_amount_form(admin_client: Client) -> None:
         billing_period="2026-11",
     )
     messages = follow(admin_client, again)
-    assert any("already charged for 2026-11" in m for m in messages)
+    assert messages == [
+        "1 agreement was not charged: AGR-1: period 2026-11 already has a charge "
+        "(AGR-1-2026-11, Paid); nothing was charged again"
+    ]
     assert Payment.objects.filter(preapproval=agreement).count() == 1
+
+
+def test_the_default_billing_period_cannot_collide_with_a_plan_period(
+    admin_client: Client,
+) -> None:
+    # Plans key their charges 2026-11-23, 2026-W48, 2026-11 or 2026; a one-off
+    # charge under the same key would silently use up the plan's charge.
+    period = manual_billing_period()
+    assert period == f"manual-{timezone.localdate().isoformat()}", "the site's day"
+    assert re.fullmatch(r"manual-\d{4}-\d{2}-\d{2}", period)
+    agreement = helpers.active_preapproval(reference="AGR-D")
+    page = run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement]).content.decode()
+    assert "never matches a billing plan" in page
+    submit = {"apply": "1", "amount": "1000", "billing_period": period}
+    follow(
+        admin_client, run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement], **submit)
+    )
+    again = follow(
+        admin_client, run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement], **submit)
+    )
+    assert again[0].startswith(f"1 agreement was not charged: AGR-D: period {period} already")
+    charge = Payment.objects.get(preapproval=agreement)
+    assert charge.billing_period == period
+    assert charge.status == Payment.Status.PAID
+
+
+@override_settings(USE_TZ=False)
+def test_the_charge_form_works_without_time_zone_support(admin_client: Client) -> None:
+    # timezone.localdate() raises ValueError when USE_TZ is off.
+    assert manual_billing_period() == f"manual-{date.today().isoformat()}"
+    agreement = helpers.active_preapproval()
+    page = run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement])
+    assert page.status_code == 200
+    assert f'value="{manual_billing_period()}"' in page.content.decode()
+
+
+def test_a_period_whose_charge_failed_says_so(admin_client: Client) -> None:
+    with override_settings(KAKAOPAY=MISBEHAVING):
+        agreement = helpers.active_preapproval(backend="charge_refused", reference="AGR-NO")
+        submit = {"apply": "1", "amount": "1000", "billing_period": "2026-11"}
+        first = follow(
+            admin_client,
+            run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement], **submit),
+        )
+        again = follow(
+            admin_client,
+            run(admin_client, PREAPPROVALS, "charge_preapprovals", [agreement], **submit),
+        )
+    assert first[0].startswith("1 agreement was not charged: AGR-NO (AGR-NO-2026-11, ₩1,000)")
+    assert again == [
+        "1 agreement was not charged: AGR-NO: period 2026-11 already has a charge "
+        "(AGR-NO-2026-11), which failed; choose another period to try again"
+    ]
+    assert Payment.objects.get(preapproval=agreement).status == Payment.Status.FAILED
 
 
 def test_charge_of_an_inactive_agreement_is_a_failure(admin_client: Client) -> None:
@@ -460,13 +657,31 @@ def test_a_refused_cancel_counts_a_failure_and_does_not_500(admin_client: Client
     assert agreement.status == Preapproval.Status.ACTIVE
 
 
-def test_cancel_needs_the_change_permission() -> None:
-    agreement = helpers.active_preapproval()
-    viewer = staff("view_preapproval")
-    assert "cancel_preapprovals" not in offered_actions(viewer, PREAPPROVALS)
-    run(viewer, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+def test_cancel_needs_the_cancel_permission() -> None:
+    # Ending a customer's agreement is not an edit of its notes: "change" is not enough.
+    agreement = helpers.active_preapproval(reference="AGR-PERM")
+    for codenames in (("view_preapproval",), ("view_preapproval", "change_preapproval")):
+        editor = staff(*codenames)
+        assert "cancel_preapprovals" not in offered_actions(editor, PREAPPROVALS)
+        for data in ({}, {"apply": "1"}):
+            response = run(editor, PREAPPROVALS, "cancel_preapprovals", [agreement], **data)
+            assert "Cancel 1 agreement" not in response.content.decode()
+        agreement.refresh_from_db()
+        assert agreement.status == Preapproval.Status.ACTIVE
+
+    canceler = staff("view_preapproval", "cancel_preapproval")
+    assert "cancel_preapprovals" in offered_actions(canceler, PREAPPROVALS)
+    assert "charge_preapprovals" not in offered_actions(canceler, PREAPPROVALS)
+    response = run(canceler, PREAPPROVALS, "cancel_preapprovals", [agreement], apply="1")
+    assert follow(canceler, response) == ["1 agreement was canceled: AGR-PERM"]
     agreement.refresh_from_db()
-    assert agreement.status == Preapproval.Status.ACTIVE
+    assert agreement.status == Preapproval.Status.CANCELED
+
+
+def test_the_cancel_permission_is_declared_on_the_model() -> None:
+    assert ("cancel_preapproval", "Can cancel preapprovals") in [
+        (codename, str(name)) for codename, name in Payment._meta.permissions
+    ]
 
 
 # -- replay ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -344,3 +345,36 @@ def test_direct_charges_with_a_merchant_schedule_still_work() -> None:
     assert services.charge_preapproval(preapproval, amount=5000, billing_period="custom-7") == (
         payment
     )
+
+
+@pytestmark_db
+def test_one_plan_that_breaks_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken, healthy = planned(), planned()
+    real_charge_row = services.billing.charge_row
+
+    def charge_row(locked: Preapproval, **kwargs: Any) -> Payment:
+        if locked.pk == broken.pk:
+            raise RuntimeError("disk full")
+        return real_charge_row(locked, **kwargs)
+
+    monkeypatch.setattr(services.billing, "charge_row", charge_row)
+    report = services.charge_due_preapprovals(today=TODAY)
+
+    assert (report.charged, report.failed, report.ok) == (1, 1, False)
+    assert any("RuntimeError: disk full" in line.detail for line in report.lines)
+    assert Payment.objects.filter(preapproval=healthy).count() == 1
+    broken.refresh_from_db()
+    assert broken.next_charge_on == TODAY, "still due: the next run tries again"
+
+
+@pytestmark_db
+def test_a_long_agreement_reference_still_gives_a_charge_reference_that_fits() -> None:
+    preapproval = active_preapproval(reference="SUB-" + "x" * 96)
+    first = services.charge_preapproval(
+        preapproval, amount=9900, billing_period="manual-2026-11-30"
+    )
+    second = services.charge_preapproval(preapproval, amount=9900, billing_period="2026-12")
+    assert len(first.reference) == 100
+    assert len(second.reference) == 100
+    assert first.reference != second.reference
+    assert first.status == PaymentStatus.PAID

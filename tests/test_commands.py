@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_kakaopay import services
 from django_kakaopay.models import Payment, WebhookEvent, WebhookEventStatus
 from django_kakaopay.sandbox import provider
+from django_kakaopay.services.schedule import local_today
 
 from .helpers import (
     LossyBackend,
@@ -63,7 +64,7 @@ def test_reconcile_with_nothing_to_do_succeeds(lossy: type[LossyBackend]) -> Non
 
 def test_reconcile_settles_and_lists_rows_with_verbosity_2(lossy: type[LossyBackend]) -> None:
     payment = timed_out_payment("lost")
-    out = run("kakaopay_reconcile", "--older-than", "0", verbosity=2)
+    out = run("kakaopay_reconcile", "--older-than", "0", "--expire-after", "0", verbosity=2)
     assert f"settled: payment {payment.reference} [created -> failed]" in out
     assert "Checked 1: 1 settled, 0 unchanged, 0 still unknown, 0 errors, 0 skipped." in out
     payment.refresh_from_db()
@@ -125,7 +126,7 @@ def test_replay_reprocesses_failed_rows() -> None:
     provider.decide_payment(provider_side(payment), "approve")
     event = failed_event(event_body(payment), "evt_test_1")
     out = run("kakaopay_replay_webhooks", verbosity=2)
-    assert "Replayed 1, failed 0, skipped 0." in out
+    assert "Replayed 1, failed 0, skipped 0, held back 0." in out
     event.refresh_from_db()
     assert event.status == WebhookEventStatus.PROCESSED
     payment.refresh_from_db()
@@ -139,7 +140,7 @@ def test_replay_of_given_ids_skips_rows_that_are_not_failed() -> None:
     out = run("kakaopay_replay_webhooks", str(done.pk))
     assert "skipped: sandbox" in out
     assert "[processed]" in out
-    assert "Replayed 0, failed 0, skipped 1." in out
+    assert "Replayed 0, failed 0, skipped 1, held back 0." in out
 
 
 def test_replay_fails_for_unknown_rejected_and_still_failing_rows() -> None:
@@ -152,7 +153,7 @@ def test_replay_fails_for_unknown_rejected_and_still_failing_rows() -> None:
             "kakaopay_replay_webhooks", str(rejected.pk), str(broken.pk), "999999", stdout=out
         )
     assert excinfo.value.returncode == 1
-    assert "Replayed 0, failed 3, skipped 0." in out.getvalue()
+    assert "Replayed 0, failed 3, skipped 0, held back 0." in out.getvalue()
     broken.refresh_from_db()
     assert broken.status == WebhookEventStatus.FAILED
 
@@ -165,6 +166,42 @@ def test_replay_service_limit_and_backend() -> None:
         failed_event(json.dumps(body).encode(), f"evt_{index}")
     assert len(services.replay_failed_events(limit=2).lines) == 2
     assert services.replay_failed_events(backend="other").lines == []
+
+
+def test_replay_holds_back_rows_that_failed_too_often() -> None:
+    payment = started_payment()
+    provider.decide_payment(provider_side(payment), "approve")
+    stubborn = failed_event(b"not json", "evt_stubborn")
+    WebhookEvent.objects.filter(pk=stubborn.pk).update(attempts=10)
+    fresh = failed_event(event_body(payment), "evt_fresh")
+
+    out = run("kakaopay_replay_webhooks")
+
+    assert "Replayed 1, failed 0, skipped 0, held back 1." in out, "the job stays green"
+    assert f"held back: sandbox #{stubborn.pk}" in out
+    assert "replay it by id" in out
+    fresh.refresh_from_db()
+    assert fresh.status == WebhookEventStatus.PROCESSED
+    stubborn.refresh_from_db()
+    assert stubborn.attempts == 10, "not retried"
+
+    with pytest.raises(CommandError):
+        call_command("kakaopay_replay_webhooks", str(stubborn.pk), stdout=StringIO())
+    stubborn.refresh_from_db()
+    assert stubborn.attempts == 11, "an explicit id is always replayed"
+
+    everything = StringIO()
+    with pytest.raises(CommandError):
+        call_command("kakaopay_replay_webhooks", "--max-attempts=0", stdout=everything)
+    assert "failed 1" in everything.getvalue(), "--max-attempts=0 retries every row"
+
+
+@pytest.mark.parametrize(
+    "command", ["kakaopay_reconcile", "kakaopay_replay_webhooks", "kakaopay_charge_due"]
+)
+def test_an_unknown_backend_alias_is_an_error_not_an_empty_success(command: str) -> None:
+    with pytest.raises(CommandError, match="No backend 'sandbx' is configured"):
+        call_command(command, "--backend=sandbx", stdout=StringIO())
 
 
 # == kakaopay_charge_due ===================================================================
@@ -222,3 +259,10 @@ def test_charge_due_exits_non_zero_on_an_unknown_charge(lossy: type[LossyBackend
 def test_charge_due_rejects_a_bad_date() -> None:
     with pytest.raises(CommandError):
         call_command("kakaopay_charge_due", "--date=23/11/2026", stdout=StringIO())
+
+
+def test_charge_due_refuses_a_future_date_unless_dry_run() -> None:
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("kakaopay_charge_due", f"--date={tomorrow}", stdout=StringIO())
+    assert "would be made" in run("kakaopay_charge_due", f"--date={tomorrow}", "--dry-run")

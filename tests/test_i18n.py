@@ -577,6 +577,10 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
     payment = helpers.paid_payment(reference="ORD-KO-REFUND")
     page = _run_action(korean_admin, PAYMENTS_ADMIN, "refund_payments", [payment])
     assert page.status_code == 200
+    # The page's signed snapshot of the payment's refunds, which every POST returns.
+    found = re.search(r'name="refund_totals" value="([^"]+)"', page.content.decode())
+    assert found is not None
+    token = found.group(1)
     _assert_korean(
         page.content.decode(),
         korean=[
@@ -609,6 +613,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
         "refund_payments",
         [payment],
         apply="1",
+        refund_totals=token,
         amount="abc",
         reason="x",
     )
@@ -625,6 +630,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
         "refund_payments",
         [payment],
         apply="1",
+        refund_totals=token,
         amount="12000",
         reason="x",
     )
@@ -644,6 +650,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
         "refund_payments",
         [payment],
         apply="1",
+        refund_totals=token,
         amount="3,000",
         reason="one item returned",
     )
@@ -674,7 +681,7 @@ def test_admin_preapproval_charge_form_page_in_korean(korean_admin: Client) -> N
             ">금액:</label>",
             ">청구 기간:</label>",
             ">설명:</label>",
-            "자동결제 동의와 청구 기간마다 한 번만 청구됩니다.",
+            "동의 1건과 기간마다 청구는 한 번입니다.",
             "비워 두면 자동결제 동의에 저장된 설명을 사용합니다.",
             'value="청구하기"',
         ],

@@ -144,13 +144,17 @@ def test_parse_major_units_reads_what_people_type(typed: str, currency: str, min
 @pytest.mark.parametrize(
     ("typed", "currency", "message"),
     [
-        ("11000.5", "KRW", "at most 0 decimal places"),
+        ("11000.5", "KRW", "KRW has no decimal places"),
         ("12.345", "USD", "at most 2 decimal places"),
         ("eleven", "KRW", "Enter an amount such as"),
-        ("Infinity", "KRW", "finite"),
-        ("NaN", "KRW", "finite"),
+        ("Infinity", "KRW", "Enter an amount such as"),
+        ("NaN", "KRW", "Enter an amount such as"),
+        ("1e3", "KRW", "Enter an amount such as"),
+        ("12,34", "USD", "Enter an amount such as"),
+        ("1,00,000", "KRW", "Enter an amount such as"),
+        ("11,000,", "KRW", "Enter an amount such as"),
         ("0", "KRW", "must be positive"),
-        ("-5", "KRW", "must be positive"),
+        ("-5", "KRW", "Enter an amount such as"),
     ],
 )
 def test_parse_major_units_refuses_what_is_not_an_amount(
@@ -158,3 +162,22 @@ def test_parse_major_units_refuses_what_is_not_an_amount(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         parse_major_units(typed, currency)
+
+
+@pytest.mark.parametrize("typed", ["11.000", "₩11.000", "11.0", "11.", ".5", "1.000.000"])
+@pytest.mark.parametrize("currency", ["KRW", "krw", "JPY"])
+def test_a_point_in_a_currency_without_decimals_is_refused_not_guessed(
+    typed: str, currency: str
+) -> None:
+    # "11.000" is eleven thousand to many people and eleven to Decimal: a
+    # thousandfold ambiguity on real money, so neither reading is taken.
+    code = currency.upper()
+    with pytest.raises(ValueError, match="no decimal places") as refused:
+        parse_major_units(typed, currency)
+    assert str(refused.value) == f"{code} has no decimal places; type 11000 or 11,000."
+
+
+def test_a_point_is_still_a_decimal_point_where_the_currency_has_decimals() -> None:
+    assert parse_major_units("11.000", "KWD") == 11000
+    assert parse_major_units("11.00", "USD") == 1100
+    assert parse_major_units("11000", "KRW") == 11000

@@ -20,7 +20,7 @@ from django.utils import timezone
 from responses import matchers
 
 from django_kakaopay import services
-from django_kakaopay.exceptions import PreapprovalNotActive
+from django_kakaopay.exceptions import PreapprovalNotActive, ProviderRejected
 from django_kakaopay.models import (
     Payment,
     Preapproval,
@@ -150,7 +150,13 @@ def test_sandbox_creation_that_never_reached_the_provider_fails(
     payment = lossy_payment("lost")
     assert payment.needs_reconciliation
 
-    report = services.reconcile(now=later(**HOUR))
+    waiting = services.reconcile(now=later(**HOUR))
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CREATED, "a look-up may miss a new object"
+    assert (waiting.unchanged, waiting.ok) == (1, True)
+    assert "Not found at the provider yet" in waiting.results[0].detail
+
+    report = services.reconcile(now=later(**TWO_DAYS))
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
@@ -305,7 +311,7 @@ def test_checkout_creation_timed_out_and_not_found_fails(
     cko_timed_out: Payment, rsps: responses.RequestsMock
 ) -> None:
     add_cko_search(rsps)
-    services.reconcile(now=later(**HOUR))
+    services.reconcile(now=later(**TWO_DAYS))
     cko_timed_out.refresh_from_db()
     assert cko_timed_out.status == PaymentStatus.FAILED
     assert cko.REFERENCE in cko_timed_out.last_error
@@ -377,7 +383,7 @@ def test_smart2pay_creation_timed_out_and_not_found_fails(
     s2p_timed_out: Payment, rsps: responses.RequestsMock
 ) -> None:
     add_s2p_listing(rsps)
-    services.reconcile(now=later(**HOUR))
+    services.reconcile(now=later(**TWO_DAYS))
     s2p_timed_out.refresh_from_db()
     assert s2p_timed_out.status == PaymentStatus.FAILED
     assert "ORD-1001" in s2p_timed_out.last_error
@@ -386,7 +392,7 @@ def test_smart2pay_creation_timed_out_and_not_found_fails(
 # == refunds =====================================================================
 
 
-def test_refund_that_timed_out_after_the_provider_acted_is_settled_by_the_pull(
+def test_refund_that_timed_out_after_the_provider_acted_is_settled_by_the_retry(
     lossy: type[LossyBackend],
 ) -> None:
     payment = paid_lossy_payment()
@@ -405,7 +411,8 @@ def test_refund_that_timed_out_after_the_provider_acted_is_settled_by_the_pull(
     assert payment.status == PaymentStatus.PARTIALLY_REFUNDED
     assert payment.refunded_amount == 3000
     assert payment.refunds.count() == 1
-    assert LossyBackend.calls.count("refund_payment") == 1, "settled by the pull alone"
+    assert LossyBackend.calls.count("refund_payment") == 2, "sent again with the same key"
+    assert SandboxTransaction.objects.filter(kind="refund").count() == 1, "refunded once"
     assert report.settled == 1
 
 
@@ -429,7 +436,7 @@ def test_refund_that_never_reached_the_provider_is_sent_again_with_the_same_key(
     assert LossyBackend.calls.count("refund_payment") == 2
 
 
-def test_refund_lost_but_covered_by_a_dashboard_refund_is_settled_by_the_pull(
+def test_refund_lost_while_the_dashboard_refunded_everything_fails_and_books_the_dashboard(
     lossy: type[LossyBackend],
 ) -> None:
     payment = paid_lossy_payment()
@@ -447,10 +454,42 @@ def test_refund_lost_but_covered_by_a_dashboard_refund_is_settled_by_the_pull(
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REFUNDED
     assert payment.refunded_amount == 11000
-    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.status == RefundStatus.FAILED, "our request never reached the provider"
     assert not refund.needs_reconciliation
-    assert sorted(r.amount for r in payment.refunds.all()) == [3000, 8000]
-    assert LossyBackend.calls.count("refund_payment") == 1
+    assert sorted((r.amount, r.status, r.origin) for r in payment.refunds.all()) == [
+        (3000, RefundStatus.FAILED, "merchant"),
+        (11000, RefundStatus.SUCCEEDED, "provider"),
+    ]
+    assert LossyBackend.calls.count("refund_payment") == 2
+
+
+def test_a_timed_out_refund_is_not_credited_with_money_another_refund_moved(
+    lossy: type[LossyBackend],
+) -> None:
+    """Refund A is lost in transit; refund B reaches the provider but its answer is lost."""
+    payment = paid_lossy_payment()
+    LossyBackend.faults["refund_payment"] = "lost"
+    lost = services.request_refund(payment, 3000)
+    LossyBackend.faults["refund_payment"] = "late"
+    arrived = services.request_refund(payment, 5000)
+    LossyBackend.faults.clear()
+    assert lost.needs_reconciliation
+    assert arrived.needs_reconciliation
+
+    services.sync_payment(payment)  # the provider's total is 5000: it must not settle A
+    lost.refresh_from_db()
+    assert lost.status == RefundStatus.PENDING
+
+    services.reconcile(now=later(**HOUR))
+
+    payment.refresh_from_db()
+    assert sorted((r.amount, r.status) for r in payment.refunds.all()) == [
+        (3000, RefundStatus.SUCCEEDED),
+        (5000, RefundStatus.SUCCEEDED),
+    ]
+    assert payment.refunded_amount == 8000
+    provider_total = SandboxTransaction.objects.get(pk=payment.provider_payment_id).refunded_amount
+    assert provider_total == 8000, "our books equal the provider's"
 
 
 def test_refund_retry_refused_by_the_provider_fails_the_refund(
@@ -507,7 +546,7 @@ def test_charge_that_never_reached_the_provider_fails(lossy: type[LossyBackend])
     charge = services.charge_preapproval(preapproval, amount=9900, billing_period="2026-11")
     LossyBackend.faults.clear()
 
-    services.reconcile(now=later(**HOUR))
+    services.reconcile(now=later(**TWO_DAYS))
 
     charge.refresh_from_db()
     assert charge.status == PaymentStatus.FAILED
@@ -531,6 +570,25 @@ def test_pending_preapproval_expires_after_the_window(lossy: type[LossyBackend])
     assert last_transition(preapproval).source == "command"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_locally_expired_agreement_approved_later_becomes_active(
+    lossy: type[LossyBackend], signal_log: SignalRecorder
+) -> None:
+    preapproval = services.create_preapproval(backend="lossy")
+    services.start_preapproval(preapproval)
+    services.reconcile(now=later(**TWO_DAYS))
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.EXPIRED
+
+    agreement = SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id)
+    provider.decide_preapproval(agreement, "approve")
+    services.sync_preapproval(preapproval)
+
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.ACTIVE, "the customer's approval wins"
+    assert signal_log.names().count("preapproval_activated") == 1
+
+
 def test_preapproval_whose_creation_never_reached_the_provider_fails(
     lossy: type[LossyBackend],
 ) -> None:
@@ -541,7 +599,7 @@ def test_preapproval_whose_creation_never_reached_the_provider_fails(
     assert preapproval.status == PreapprovalStatus.CREATED
     assert preapproval.needs_reconciliation
 
-    services.reconcile(now=later(**HOUR))
+    services.reconcile(now=later(**TWO_DAYS))
 
     preapproval.refresh_from_db()
     assert preapproval.status == PreapprovalStatus.FAILED
@@ -580,3 +638,74 @@ def test_cancel_refused_outright_forgets_the_request(lossy: type[LossyBackend]) 
     preapproval.refresh_from_db()
     assert preapproval.cancel_requested_at is None
     assert preapproval.status == PreapprovalStatus.ACTIVE
+
+
+def test_a_refused_second_cancel_keeps_the_first_unsettled_request(
+    lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preapproval = active_lossy_preapproval()
+    services.set_billing_plan(
+        preapproval, amount=5000, interval="month", next_charge_on=timezone.localdate()
+    )
+    LossyBackend.faults["cancel_preapproval"] = "lost"
+    services.cancel_preapproval(preapproval)
+    LossyBackend.faults.clear()
+    first_request = Preapproval.objects.get(pk=preapproval.pk).cancel_requested_at
+    assert first_request is not None
+
+    def refuse(self: LossyBackend, ref: object) -> object:
+        raise ProviderRejected("agreement_locked", status_code=422)
+
+    monkeypatch.setattr(LossyBackend, "cancel_preapproval", refuse)
+    with pytest.raises(ProviderRejected):
+        services.cancel_preapproval(preapproval)
+
+    preapproval.refresh_from_db()
+    assert preapproval.cancel_requested_at == first_request, "the unsettled request stays"
+    report = services.charge_due_preapprovals()
+    assert report.charged == 0
+    assert not Payment.objects.filter(preapproval=preapproval).exists(), "never charged"
+
+
+def test_pending_agreement_whose_cancel_is_refused_expires_after_the_window(
+    lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preapproval = services.create_preapproval(backend="lossy")
+    services.start_preapproval(preapproval)
+    LossyBackend.faults["cancel_preapproval"] = "lost"
+    services.cancel_preapproval(preapproval)
+    LossyBackend.faults.clear()
+
+    def refuse(self: LossyBackend, ref: object) -> object:
+        raise ProviderRejected("not cancellable while pending", status_code=422)
+
+    monkeypatch.setattr(LossyBackend, "cancel_preapproval", refuse)
+    report = services.reconcile(now=later(**TWO_DAYS))
+
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.EXPIRED
+    assert (report.settled, report.ok) == (1, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_provider_calls_are_made_outside_any_transaction(lossy: type[LossyBackend]) -> None:
+    """A held row lock would stall the payment's notifications for a whole timeout,
+    and a rollback after the call would forget what the provider did."""
+    payment = paid_lossy_payment()
+    LossyBackend.faults["refund_payment"] = "lost"
+    services.request_refund(payment, 3000)
+    lossy_payment("late")
+    active_lossy_preapproval()
+    LossyBackend.faults["cancel_preapproval"] = "lost"
+    services.cancel_preapproval(Preapproval.objects.get(status="active"))
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+    LossyBackend.in_transaction.clear()
+
+    report = services.reconcile(now=later(**HOUR))
+
+    assert {"refund_payment", "fetch_payment", "cancel_preapproval"} <= set(LossyBackend.calls)
+    assert report.ok, [str(line) for line in report.results]
+    assert not any(LossyBackend.in_transaction), list(
+        zip(LossyBackend.calls, LossyBackend.in_transaction, strict=True)
+    )

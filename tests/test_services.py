@@ -529,6 +529,45 @@ def test_a_refused_refund_fails_and_frees_the_amount(signal_log: SignalRecorder)
     assert services.request_refund(payment).status == Refund.Status.FAILED
 
 
+def test_an_expected_refund_total_that_matches_refunds() -> None:
+    payment = paid_payment()
+    first = services.request_refund(payment, 3000, expected_refund_total=0)
+    assert first.status == Refund.Status.SUCCEEDED
+    second = services.request_refund(payment, 2000, expected_refund_total=3000)
+    assert second.status == Refund.Status.SUCCEEDED
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 5000
+
+
+def test_a_stale_expected_refund_total_is_refused_and_creates_nothing() -> None:
+    # The second submission of one form: prepared when nothing was refunded.
+    payment = paid_payment()
+    services.request_refund(payment, 3000, expected_refund_total=0)
+    for stale in (0, 1000, 11000):
+        with pytest.raises(RefundNotAllowed, match="refunds changed since this refund was"):
+            services.request_refund(payment, 3000, expected_refund_total=stale)
+        with pytest.raises(RefundNotAllowed, match="refunds changed since this refund was"):
+            services.request_refund(payment, expected_refund_total=stale)
+    assert Refund.objects.filter(payment=payment).count() == 1
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 3000
+
+
+@override_settings(KAKAOPAY=sandbox_settings(extra=MORE_BACKENDS))
+def test_an_expected_refund_total_counts_pending_refunds() -> None:
+    # A refund waiting for the provider is money already promised back: a
+    # resubmitted form must see it, although refunded_amount has not moved.
+    payment = paid_payment(backend="unreachable_refunds")
+    pending = services.request_refund(payment, 2000, expected_refund_total=0)
+    assert pending.status == Refund.Status.PENDING
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 0
+    with pytest.raises(RefundNotAllowed):
+        services.request_refund(payment, 2000, expected_refund_total=0)
+    assert services.request_refund(payment, 1000, expected_refund_total=2000).amount == 1000
+    assert Refund.objects.filter(payment=payment).count() == 2
+
+
 def test_a_refund_reported_by_the_provider_is_recorded_once(signal_log: SignalRecorder) -> None:
     payment = paid_payment()
     SandboxTransaction.objects.filter(pk=payment.provider_payment_id).update(

@@ -59,6 +59,9 @@ ALLOWED: dict[ObjectKind, set[tuple[str, str]]] = {
         (A.PENDING, A.EXPIRED),
         (A.ACTIVE, A.CANCELED),
         (A.ACTIVE, A.EXPIRED),
+        # An agreement expired locally by reconciliation that the customer
+        # approved after all: the provider's report wins.
+        (A.EXPIRED, A.ACTIVE),
     },
     "refund": {
         (R.PENDING, R.SUCCEEDED),
@@ -138,7 +141,7 @@ def test_every_status_has_a_row_and_targets_are_known_statuses() -> None:
     ("kind", "finals"),
     [
         ("payment", {P.REFUNDED, P.CANCELED}),
-        ("preapproval", {A.CANCELED, A.FAILED, A.EXPIRED}),
+        ("preapproval", {A.CANCELED, A.FAILED}),
         ("refund", {R.SUCCEEDED, R.FAILED}),
     ],
 )
@@ -160,6 +163,11 @@ def test_a_locally_expired_payment_can_still_be_reported_paid() -> None:
     assert not can_transition("payment", P.EXPIRED, P.FAILED)
 
 
+def test_a_locally_expired_agreement_can_still_be_reported_active() -> None:
+    assert can_transition("preapproval", A.EXPIRED, A.ACTIVE)
+    assert not can_transition("preapproval", A.EXPIRED, A.PENDING)
+
+
 def test_an_unknown_status_counts_as_final() -> None:
     """Nothing can leave a value we do not know."""
     assert is_final("payment", "Captured")
@@ -176,7 +184,7 @@ def test_sources_of_examples() -> None:
     assert sources_of("payment", P.PAID) == {P.CREATED, P.PENDING, P.FAILED, P.EXPIRED}
     assert sources_of("payment", P.REFUNDED) == {P.PAID, P.PARTIALLY_REFUNDED}
     assert sources_of("payment", P.CREATED) == frozenset()
-    assert sources_of("preapproval", A.ACTIVE) == {A.CREATED, A.PENDING}
+    assert sources_of("preapproval", A.ACTIVE) == {A.CREATED, A.PENDING, A.EXPIRED}
     assert sources_of("refund", R.SUCCEEDED) == {R.PENDING}
     assert sources_of("payment", "Captured") == frozenset()
 

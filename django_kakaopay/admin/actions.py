@@ -123,6 +123,22 @@ def action_page(
     return TemplateResponse(request, template, context)
 
 
+# A refresh makes a provider call per selected row (up to MAX_SELECTION a
+# click) and can move statuses, so it needs the permission to change the
+# records it refreshes, not just to view them. Refunds are read-only in the
+# admin and are refreshed through their payments: the payment's permission.
+REFRESH_PERMISSIONS: dict[type[models.Model], str] = {
+    Payment: "django_kakaopay.change_payment",
+    Refund: "django_kakaopay.change_payment",
+    Preapproval: "django_kakaopay.change_preapproval",
+}
+
+
+def may_refresh(request: HttpRequest, model: type[models.Model]) -> bool:
+    permission = REFRESH_PERMISSIONS.get(model)
+    return permission is not None and request.user.has_perm(permission)
+
+
 def applying(request: HttpRequest) -> bool:
     """Whether this POST comes from the intermediate page rather than the action list."""
     return request.method == "POST" and "apply" in request.POST
@@ -141,11 +157,11 @@ def _count_sync(tally: Tally, label: object, obj: Any, result: ApplyResult | Non
         tally.done.append(f"{label}: {obj.get_status_display()}")
 
 
-@admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["view"])
+@admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["refresh"])
 def refresh_payments(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Payment]
 ) -> None:
-    require(request, modeladmin.has_view_permission(request))
+    require(request, may_refresh(request, modeladmin.model))
     if too_many(modeladmin, request, queryset.count()):
         return
     tally = Tally()
@@ -166,11 +182,11 @@ def refresh_payments(
     report_refresh(modeladmin, request, tally)
 
 
-@admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["view"])
+@admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["refresh"])
 def refresh_preapprovals(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
 ) -> None:
-    require(request, modeladmin.has_view_permission(request))
+    require(request, may_refresh(request, modeladmin.model))
     if too_many(modeladmin, request, queryset.count()):
         return
     tally = Tally()
@@ -192,14 +208,14 @@ def refresh_preapprovals(
 
 @admin.action(
     description=gettext_lazy("Refresh from the provider (the refunded payments)"),
-    permissions=["view"],
+    permissions=["refresh"],
 )
 def refresh_refunds(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Refund]
 ) -> None:
     # There is no pull for one refund: the payment's state at the provider
     # carries its refunds, so each payment is pulled once.
-    require(request, modeladmin.has_view_permission(request))
+    require(request, may_refresh(request, modeladmin.model))
     payments: dict[Any, Payment] = {}
     for refund in queryset.select_related("payment"):
         payments.setdefault(refund.payment_id, refund.payment)

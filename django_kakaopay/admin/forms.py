@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.utils import timezone
+from django.core import signing
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import money
 from ..money import exponent, format_money, major_units
+from ..services.schedule import local_today
 
 
 def parse_major_units(text: str, currency: str) -> int:
@@ -31,8 +33,23 @@ def amount_hint(currency: str) -> str:
     }
 
 
+# Namespaces the signature, so no other signed value of the site passes here.
+REFUND_TOTALS_SALT = "django_kakaopay.admin.refund_totals"
+
+
+def sign_refund_totals(totals: Mapping[str, int]) -> str:
+    return signing.dumps(dict(totals), salt=REFUND_TOTALS_SALT, compress=True)
+
+
 class RefundForm(forms.Form):
-    """Amount and reason of a refund; the caller checks the amount against each payment."""
+    """Amount and reason of a refund; the caller checks the amount against each payment.
+
+    ``refund_totals`` carries, per payment shown, the refunded plus pending
+    total the page showed (payment pk -> minor units), signed. The service
+    refuses a refund when that total has moved, so submitting the page twice
+    refunds once. Signing keeps the form from being pointed at other
+    payments or totals than the page showed.
+    """
 
     amount = forms.CharField(
         label=gettext_lazy("Amount"),
@@ -45,10 +62,24 @@ class RefundForm(forms.Form):
         help_text=gettext_lazy("Kept with the refund and sent to the provider."),
     )
 
-    def __init__(self, *args: Any, currency: str, single: bool, **kwargs: Any) -> None:
+    # Not "required": a missing token gets the same explanation as a bad one.
+    refund_totals = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        currency: str,
+        single: bool,
+        totals: Mapping[str, int],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.single = single
+        self.totals = dict(totals)
+        # Fixed when the page is first shown; a re-shown page (a typing error)
+        # keeps the posted value, so what was first shown stays the reference.
+        self.fields["refund_totals"].initial = sign_refund_totals(self.totals)
         self.fields["amount"].help_text = " ".join(
             (amount_hint(currency), str(self.fields["amount"].help_text))
         )
@@ -67,10 +98,39 @@ class RefundForm(forms.Form):
             )
         return parse_major_units(text, self.currency)
 
+    def clean_refund_totals(self) -> dict[str, int]:
+        stale = forms.ValidationError(
+            _(
+                "This page is out of date or was altered. Go back to the list and "
+                "start the refund again."
+            ),
+            code="refund_totals",
+        )
+        try:
+            totals = signing.loads(
+                str(self.cleaned_data.get("refund_totals") or ""), salt=REFUND_TOTALS_SALT
+            )
+        except signing.BadSignature:
+            raise stale from None
+        # The selection is posted beside the token and could be edited; the
+        # token must name exactly the payments being refunded.
+        if not isinstance(totals, dict) or set(totals) != set(self.totals):
+            raise stale
+        if not all(type(total) is int for total in totals.values()):
+            raise stale
+        return totals
 
-def current_billing_period() -> str:
-    """This month in the site's time zone, e.g. ``2026-11``: one charge per month by default."""
-    return timezone.localdate().strftime("%Y-%m")
+
+def manual_billing_period() -> str:
+    """A billing period key for a one-off charge made today, e.g. ``manual-2026-11-30``.
+
+    Billing plans key their charges ``2026-11-23``, ``2026-W48``, ``2026-11`` or
+    ``2026``; a charge under such a key would make the plan's own charge for
+    that period a silent no-op (one charge per agreement and period). The
+    ``manual-`` prefix never collides with them, and the day keeps a repeated
+    submission on the same day deduplicated by that same unique constraint.
+    """
+    return f"manual-{local_today().isoformat()}"
 
 
 class ChargeForm(forms.Form):
@@ -80,7 +140,9 @@ class ChargeForm(forms.Form):
         max_length=64,
         help_text=gettext_lazy(
             "One charge per agreement and period: charging the same period again "
-            "does not charge twice."
+            "does not charge twice. The default, manual- and today's date, never "
+            "matches a billing plan's periods (such as 2026-11), so it does not use "
+            "up a scheduled charge."
         ),
     )
     description = forms.CharField(
@@ -93,7 +155,7 @@ class ChargeForm(forms.Form):
     def __init__(
         self, *args: Any, currency: str, max_amount: int | None = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("initial", {"billing_period": current_billing_period()})
+        kwargs.setdefault("initial", {"billing_period": manual_billing_period()})
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.max_amount = max_amount

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Payment, Refund, StatusTransition
 from ..money import format_money
 from . import display
-from .actions import refresh_payments, refresh_refunds
+from .actions import may_refresh, refresh_payments, refresh_refunds
 from .common import (
     PROVIDER_FIELDS,
     ProviderRecordAdmin,
@@ -36,6 +36,10 @@ class RefundInline(ReadOnlyInline):
         "created_at",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The amount's currency lives on the payment: one join, not a query per refund.
+        return super().get_queryset(request).select_related("payment")
 
     @admin.display(description=_("amount"))
     def amount_column(self, obj: Refund) -> str:
@@ -133,6 +137,9 @@ class PaymentAdmin(ProviderRecordAdmin):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REFUND_PERMISSION)
 
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        return may_refresh(request, self.model)
+
     @admin.display(description=_("amount"), ordering="amount")
     def amount_column(self, obj: Payment) -> str:
         return obj.amount_display
@@ -229,6 +236,9 @@ class RefundAdmin(ProviderRecordAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing on a refund is a local note: it is all the provider's record.
         return False
+
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        return may_refresh(request, self.model)
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_column(self, obj: Refund) -> str:

@@ -27,6 +27,9 @@ from .actions import (
 from .forms import ChargeForm
 
 CHARGE_PERMISSION = "django_kakaopay.charge_preapproval"
+# Ending a customer's agreement is as consequential as refunding, so it has a
+# permission of its own rather than riding on "change" (which edits notes).
+CANCEL_PERMISSION = "django_kakaopay.cancel_preapproval"
 
 HEADERS = (
     gettext_lazy("reference"),
@@ -51,11 +54,11 @@ def _row(preapproval: Preapproval) -> list[object]:
 # -- cancel -------------------------------------------------------------------
 
 
-@admin.action(description=gettext_lazy("Cancel selected agreements…"), permissions=["change"])
+@admin.action(description=gettext_lazy("Cancel selected agreements…"), permissions=["cancel"])
 def cancel_preapprovals(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
 ) -> TemplateResponse | None:
-    require(request, modeladmin.has_change_permission(request))
+    require(request, request.user.has_perm(CANCEL_PERMISSION))
     preapprovals = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
     if too_many(modeladmin, request, len(preapprovals)):
         return None
@@ -185,6 +188,43 @@ def charge_preapprovals(
     )
 
 
+# An earlier charge in one of these took no money: "already charged" would
+# mislead, and the period key is spent all the same (one charge per period).
+UNSUCCESSFUL = (PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED)
+
+
+def _already_charged(period: str, earlier: Payment) -> str:
+    """Why nothing was charged: the period already has a charge, and what became of it."""
+    values = {
+        "period": period,
+        "reference": earlier.reference,
+        "status": earlier.get_status_display(),
+    }
+    if earlier.status == PaymentStatus.FAILED:
+        return (
+            _(
+                "period %(period)s already has a charge (%(reference)s), which failed; "
+                "choose another period to try again"
+            )
+            % values
+        )
+    if earlier.status in UNSUCCESSFUL:
+        return (
+            _(
+                "period %(period)s already has a charge (%(reference)s), which is "
+                "%(status)s; choose another period to try again"
+            )
+            % values
+        )
+    return (
+        _(
+            "period %(period)s already has a charge (%(reference)s, %(status)s); "
+            "nothing was charged again"
+        )
+        % values
+    )
+
+
 def _charge(
     modeladmin: ModelAdmin,
     request: HttpRequest,
@@ -203,15 +243,7 @@ def _charge(
             preapproval=preapproval, billing_period=billing_period
         ).first()
         if earlier is not None and earlier.status != PaymentStatus.CREATED:
-            tally.fail(
-                label,
-                _("already charged for %(period)s (%(reference)s, %(status)s)")
-                % {
-                    "period": billing_period,
-                    "reference": earlier.reference,
-                    "status": earlier.get_status_display(),
-                },
-            )
+            tally.fail(label, _already_charged(billing_period, earlier))
             continue
         try:
             payment = services.charge_preapproval(

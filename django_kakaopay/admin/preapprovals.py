@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Payment, Preapproval, StatusTransition
 from . import display
-from .actions import refresh_preapprovals
+from .actions import may_refresh, refresh_preapprovals
 from .common import (
     PROVIDER_FIELDS,
     ProviderRecordAdmin,
@@ -21,7 +21,12 @@ from .common import (
     TransitionInline,
     webhook_event_links,
 )
-from .preapproval_actions import CHARGE_PERMISSION, cancel_preapprovals, charge_preapprovals
+from .preapproval_actions import (
+    CANCEL_PERMISSION,
+    CHARGE_PERMISSION,
+    cancel_preapprovals,
+    charge_preapprovals,
+)
 
 PLAN_FIELDS = (
     "billing_amount",
@@ -133,6 +138,12 @@ class PreapprovalAdmin(ProviderRecordAdmin):
 
     def has_charge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CHARGE_PERMISSION)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(CANCEL_PERMISSION)
+
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        return may_refresh(request, self.model)
 
     @admin.display(description=_("maximum amount per charge"), ordering="max_amount")
     def max_amount_column(self, obj: Preapproval) -> str:

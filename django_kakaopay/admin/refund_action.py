@@ -3,6 +3,11 @@
 The form checks the amount against what is still refundable and against the
 backend's capabilities to give a clear error early; ``services.request_refund``
 checks the same under a row lock and stays the authority.
+
+The page carries, signed, each payment's refunded plus pending total as it
+showed it, and every refund is requested with that ``expected_refund_total``:
+a page submitted twice (double click, Back and resubmit), even by two racing
+requests, refunds once and reports the second as a failure.
 """
 
 from __future__ import annotations
@@ -60,6 +65,11 @@ class Refundability:
     remaining: int
     partial_allowed: bool
     problem: str = ""
+
+
+def refund_total(payment: Payment) -> int:
+    """Refunded plus still pending: what ``services.request_refund`` compares."""
+    return payment.refunded_amount + int(getattr(payment, "pending_refunds", 0) or 0)
 
 
 def refundability(payment: Payment) -> Refundability:
@@ -138,14 +148,24 @@ def refund_payments(
         return None
     single = len(payments) == 1
     currency = payments[0].currency
-    form = RefundForm(request.POST if applying(request) else None, currency=currency, single=single)
+    form = RefundForm(
+        request.POST if applying(request) else None,
+        currency=currency,
+        single=single,
+        totals={str(payment.pk): refund_total(payment) for payment in payments},
+    )
     if form.is_bound and form.is_valid():
         amount: int | None = form.cleaned_data["amount"]
-        problem = check_amount(payments[0], amount) if single else ""
+        expected: dict[str, int] = form.cleaned_data["refund_totals"]
+        # A payment whose refunds moved since the page was shown goes straight
+        # to the service, which refuses it with the reason; the amount check
+        # would instead blame the amount of what is most likely a resubmission.
+        moved = single and expected[str(payments[0].pk)] != refund_total(payments[0])
+        problem = check_amount(payments[0], amount) if single and not moved else ""
         if problem:
             form.add_error("amount" if amount is not None else None, capfirst(problem))
         else:
-            _refund(modeladmin, request, payments, amount, form.cleaned_data["reason"])
+            _refund(modeladmin, request, payments, amount, form.cleaned_data["reason"], expected)
             return None
     return action_page(
         modeladmin,
@@ -169,13 +189,18 @@ def _refund(
     payments: list[Payment],
     amount: int | None,
     reason: str,
+    expected: dict[str, int],
 ) -> None:
     tally = Tally()
     for payment in payments:
         label = payment.reference
         try:
             refund = services.request_refund(
-                payment, amount, reason=reason, source=ChangeSource.ADMIN
+                payment,
+                amount,
+                reason=reason,
+                source=ChangeSource.ADMIN,
+                expected_refund_total=expected[str(payment.pk)],
             )
         except RefundNotAllowed as exc:
             tally.fail(label, exc)

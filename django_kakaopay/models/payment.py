@@ -121,6 +121,7 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         permissions = [
             ("refund_payment", _("Can refund payments")),
             ("charge_preapproval", _("Can charge preapprovals")),
+            ("cancel_preapproval", _("Can cancel preapprovals")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -208,12 +208,17 @@ def _record_provider_refunds(
     Pending refunds, oldest first, are settled while the provider's total
     covers them; only money still unaccounted for becomes a new
     provider-initiated refund. So a pull that races a refund request cannot
-    count the same money twice.
+    count the same money twice. A refund whose request timed out
+    (``needs_reconciliation``) may never have reached the provider, so it is
+    not credited with money another refund may have moved: reconciliation
+    sends it again and settles it from that answer.
     """
     provider_total = min(provider_total, payment.amount)
     settled = payment.refunded_amount
     moved = False
-    pending = payment.refunds.filter(status=RefundStatus.PENDING).order_by("created_at")
+    pending = payment.refunds.filter(
+        status=RefundStatus.PENDING, needs_reconciliation=False
+    ).order_by("created_at")
     for refund in pending.select_for_update():
         if settled + refund.amount > provider_total:
             break

@@ -21,30 +21,39 @@ directly with their own period keys.
 
 from __future__ import annotations
 
-import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import get_setting
 from ..exceptions import InvalidPaymentRequest, KakaoPayError
 from ..models import ChangeSource, Payment, Preapproval
 from ..models.preapproval import BillingInterval
 from ..money import format_money, normalize_currency, validate_amount
-from ..status import PAID_STATUSES, PaymentStatus, PreapprovalStatus, is_final
+from ..status import PAID_STATUSES, PaymentStatus, PreapprovalStatus
 from .preapprovals import charge_preapproval, charge_row
 from .schedule import (
     MAX_INTERVAL_COUNT,
     latest_due_date,
+    local_today,
     next_due_date,
     period_key,
 )
 
 logger = logging.getLogger("django_kakaopay")
+
+# An agreement that is, or may still become, active. (``expired`` is not final,
+# since a local expiry yields to a later approval, but it gets no plan.)
+PLANNABLE = frozenset(
+    {PreapprovalStatus.CREATED, PreapprovalStatus.PENDING, PreapprovalStatus.ACTIVE}
+)
 
 # -- the plan ---------------------------------------------------------------------
 
@@ -99,7 +108,7 @@ def set_billing_plan(
                 _("Preapproval %(reference)s is being canceled; it cannot get a billing plan.")
                 % {"reference": locked.reference}
             )
-        if is_final("preapproval", locked.status):
+        if locked.status not in PLANNABLE:
             raise InvalidPaymentRequest(
                 _("Preapproval %(reference)s is %(status)s; it cannot get a billing plan.")
                 % {"reference": locked.reference, "status": locked.get_status_display()}
@@ -150,13 +159,20 @@ def _copy_plan(source: Preapproval, target: Preapproval) -> None:
 # -- the charge job -----------------------------------------------------------------
 
 
-class ChargeOutcome(enum.StrEnum):
-    CHARGED = "charged"  # the provider took the money
-    PENDING = "pending"  # accepted by the provider, the result arrives later
-    UNKNOWN = "unknown"  # the call timed out: reconciliation will settle it
-    FAILED = "failed"  # refused, or could not be attempted
-    SKIPPED = "skipped"  # held by another runner, no longer due, or already charged
-    PLANNED = "planned"  # dry run: would be charged
+class ChargeOutcome(models.TextChoices):
+    # The label is what the commands print, translated; the value is stable.
+    # the provider took the money
+    CHARGED = "charged", pgettext_lazy("outcome", "charged")
+    # accepted by the provider, the result arrives later
+    PENDING = "pending", pgettext_lazy("outcome", "pending")
+    # the call timed out: reconciliation will settle it
+    UNKNOWN = "unknown", pgettext_lazy("outcome", "unknown")
+    # refused, or could not be attempted
+    FAILED = "failed", pgettext_lazy("outcome", "failed")
+    # held by another runner, no longer due, or already charged
+    SKIPPED = "skipped", pgettext_lazy("outcome", "skipped")
+    # dry run: would be charged
+    PLANNED = "planned", pgettext_lazy("outcome", "planned")
 
 
 @dataclass(frozen=True)
@@ -172,7 +188,7 @@ class ChargeLine:
 
     def __str__(self) -> str:
         money = format_money(self.amount, self.currency) if self.amount is not None else "-"
-        text = f"{self.outcome.value}: {self.reference} {self.billing_period} {money}"
+        text = f"{self.outcome.label}: {self.reference} {self.billing_period} {money}"
         return f"{text} ({self.detail})" if self.detail else text
 
 
@@ -322,7 +338,7 @@ def charge_due_preapprovals(
     ``dry_run`` lists what would be charged and changes nothing. ``limit``
     bounds the number of preapprovals handled in one run.
     """
-    today = today or timezone.localdate()
+    today = today or local_today()
     now = now or timezone.now()
     report = ChargeReport(today=today)
     stranded = stranded_charge_ids(now, backend=backend, limit=limit)
@@ -348,10 +364,21 @@ def charge_due_preapprovals(
             report.lines.append(_line(preapproval, period, ChargeOutcome.PLANNED))
         return report
     for key in stranded:
-        report.lines.append(_resume_stranded(key))
+        report.lines.append(_guarded(key, partial(_resume_stranded, key)))
     for key in due:
-        report.lines.append(_charge_one(key, today))
+        report.lines.append(_guarded(key, partial(_charge_one, key, today)))
     return report
+
+
+def _guarded(key: str, charge: Callable[[], ChargeLine]) -> ChargeLine:
+    """One plan's failure (a bug, a database error) must not stop the others' charges."""
+    try:
+        return charge()
+    except Exception as exc:
+        logger.exception("Charging preapproval or charge %s failed", key)
+        return ChargeLine(
+            key, "", "", None, "", ChargeOutcome.FAILED, detail=f"{type(exc).__name__}: {exc}"
+        )
 
 
 class _NotCharged(Exception):

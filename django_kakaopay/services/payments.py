@@ -284,11 +284,17 @@ def request_refund(
     *,
     reason: str = "",
     source: ChangeSource | str = ChangeSource.ADMIN,
+    expected_refund_total: int | None = None,
 ) -> Refund:
     """Refund ``amount`` (everything still refundable when ``None``).
 
     The refund row, with its idempotency key, is committed before the
     provider is called; the answer (or a later notification) settles it.
+
+    ``expected_refund_total`` is what the caller saw as refunded plus still
+    pending when it prepared this refund. When given, the refund is refused
+    unless the payment still shows that total, so a form submitted twice
+    (double click, Back and resubmit, two tabs) refunds once.
     """
     backend = get_backend(payment.backend)
     if not backend.supports(Capability.REFUNDS):
@@ -303,6 +309,20 @@ def request_refund(
             ]
             or 0
         )
+        # Checked under the row lock, where ``pending`` is exact: two racing
+        # submissions of one form serialise here and the second sees the first.
+        # The total survives the provider's confirmation (pending becomes
+        # refunded) and changes with any new, failed or outside refund.
+        if (
+            expected_refund_total is not None
+            and locked.refunded_amount + pending != expected_refund_total
+        ):
+            raise RefundNotAllowed(
+                _(
+                    "The payment's refunds changed since this refund was prepared; "
+                    "check them and try again."
+                )
+            )
         available = locked.remaining_refundable(pending)
         if amount is None:
             amount = available

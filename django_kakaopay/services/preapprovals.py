@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -175,6 +176,20 @@ def _being_canceled(preapproval: Preapproval) -> str:
     }
 
 
+def charge_reference(preapproval_reference: str, billing_period: str) -> str:
+    """``<agreement>-<period>``, shortened with a digest when it would not fit.
+
+    References are limited to 100 characters (the column, and what providers
+    accept); the digest keeps a shortened one unique per agreement and period.
+    """
+    reference = f"{preapproval_reference}-{billing_period}"
+    limit = Payment._meta.get_field("reference").max_length or 100
+    if len(reference) <= limit:
+        return reference
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:16]
+    return f"{reference[: limit - len(digest) - 1]}-{digest}"
+
+
 def charge_row(
     locked: Preapproval,
     *,
@@ -201,10 +216,11 @@ def charge_row(
         raise PreapprovalNotActive(_being_canceled(locked))
     if locked.max_amount is not None and amount > locked.max_amount:
         raise InvalidPaymentRequest(_("The charge exceeds the agreed maximum amount."))
+    reference = reference or charge_reference(locked.reference, billing_period)
     try:
         with transaction.atomic():
             return Payment.objects.create(
-                reference=reference or f"{locked.reference}-{billing_period}",
+                reference=reference,
                 amount=amount,
                 currency=locked.currency,
                 description=(description or locked.description)[:255],
@@ -302,15 +318,16 @@ def cancel_preapproval(
     from then on the agreement is never charged. If the call times out, the
     agreement stays as it was with ``needs_reconciliation`` set and
     ``manage.py kakaopay_reconcile`` retries the cancellation. If the
-    provider refuses it, nothing changed: the request is forgotten and the
-    error raised.
+    provider refuses it, nothing changed: the request this call made is
+    forgotten and the error raised. An earlier request whose outcome is still
+    unknown is kept, so the agreement stays uncharged until it is settled.
     """
     if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
         return preapproval
     now = timezone.now()
-    Preapproval.objects.filter(pk=preapproval.pk, cancel_requested_at__isnull=True).update(
-        cancel_requested_at=now, updated_at=now
-    )
+    requested_here = Preapproval.objects.filter(
+        pk=preapproval.pk, cancel_requested_at__isnull=True
+    ).update(cancel_requested_at=now, updated_at=now)
     preapproval.cancel_requested_at = (
         Preapproval.objects.filter(pk=preapproval.pk)
         .values_list("cancel_requested_at", flat=True)
@@ -319,9 +336,13 @@ def cancel_preapproval(
     try:
         return send_cancel(preapproval, source=source)
     except ProviderError:
-        # Refused (timeouts are handled by send_cancel): nothing changed.
-        Preapproval.objects.filter(pk=preapproval.pk).update(cancel_requested_at=None)
-        preapproval.cancel_requested_at = None
+        # Refused (timeouts are handled by send_cancel): nothing changed. Only
+        # this call's own request is withdrawn.
+        if requested_here:
+            Preapproval.objects.filter(pk=preapproval.pk, cancel_requested_at=now).update(
+                cancel_requested_at=None
+            )
+        preapproval.refresh_from_db()
         raise
 
 

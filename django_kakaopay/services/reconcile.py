@@ -26,15 +26,15 @@ only read, or repeat a request whose row is already committed.
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from ..backends.base import PaymentSnapshot, PreapprovalSnapshot
 from ..conf import get_backend, get_setting
@@ -58,13 +58,20 @@ logger = logging.getLogger("django_kakaopay")
 CANCELABLE = (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING)
 
 
-class ReconcileOutcome(enum.StrEnum):
-    SETTLED = "settled"  # a definite answer: the status moved or the unknown was cleared
-    UNCHANGED = "unchanged"  # the provider confirms what we have (e.g. still pending)
-    UNKNOWN = "unknown"  # still cannot tell (provider unreachable, mismatch, refusal)
-    ERROR = "error"  # an unexpected failure; the row's changes were rolled back
-    SKIPPED = "skipped"  # held by another runner, or settled in the meantime
-    PLANNED = "planned"  # dry run: would be checked
+class ReconcileOutcome(models.TextChoices):
+    # The label is what the commands print, translated; the value is stable.
+    # a definite answer: the status moved or the unknown was cleared
+    SETTLED = "settled", pgettext_lazy("outcome", "settled")
+    # the provider confirms what we have (e.g. still pending)
+    UNCHANGED = "unchanged", pgettext_lazy("outcome", "unchanged")
+    # still cannot tell (provider unreachable, mismatch, refusal)
+    UNKNOWN = "unknown", pgettext_lazy("outcome", "unknown")
+    # an unexpected failure (a bug, a database error): see the log
+    ERROR = "error", pgettext_lazy("outcome", "error")
+    # held, settled or checked by another runner in the meantime
+    SKIPPED = "skipped", pgettext_lazy("outcome", "skipped")
+    # dry run: would be checked
+    PLANNED = "planned", pgettext_lazy("outcome", "planned")
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class ReconcileResult:
         status = self.old_status
         if self.new_status and self.new_status != self.old_status:
             status = f"{self.old_status} -> {self.new_status}"
-        text = f"{self.outcome.value}: {self.kind} {self.reference or self.pk} [{status}]"
+        text = f"{self.outcome.label}: {self.kind} {self.reference or self.pk} [{status}]"
         return f"{text} {self.detail}" if self.detail else text
 
 
@@ -207,6 +214,41 @@ def _not_found_evidence(exc: ProviderError) -> dict[str, Any]:
     }
 
 
+def _not_found(
+    obj: Payment | Preapproval,
+    kind: ObjectKind,
+    exc: ProviderError,
+    now: datetime,
+    expire_after: float,
+    source: ChangeSource | str,
+    old_status: str,
+) -> ReconcileResult:
+    """The provider's look-up did not find an open object.
+
+    Look-ups by reference are partly inferred and a provider may index a new
+    object late, so "not found" is trusted only once the object is older than
+    the expiry window; until then it waits, without failing the run.
+    """
+    if obj.created_at > now - timedelta(seconds=expire_after):
+        _note_error(obj, exc)
+        detail = _(
+            "Not found at the provider yet; it is marked failed if still missing "
+            "after the expiry window."
+        )
+        return ReconcileResult(
+            kind,
+            str(obj.pk),
+            obj.reference,
+            ReconcileOutcome.UNCHANGED,
+            old_status,
+            obj.status,
+            detail,
+        )
+    failed = PaymentStatus.FAILED if kind == "payment" else PreapprovalStatus.FAILED
+    _close(obj, failed, source=source, evidence=_not_found_evidence(exc), last_error=str(exc))
+    return _result(obj, kind, old_status, obj.needs_reconciliation, str(exc))
+
+
 # -- one object ---------------------------------------------------------------------
 
 
@@ -232,14 +274,7 @@ def reconcile_payment(
         snapshot = backend.fetch_payment(payment.as_ref())
     except ProviderError as exc:
         if _is_not_found(exc) and payment.status in OPEN_PAYMENT_STATUSES:
-            _close(
-                payment,
-                PaymentStatus.FAILED,
-                source=source,
-                evidence=_not_found_evidence(exc),
-                last_error=str(exc),
-            )
-            return _result(payment, "payment", old_status, was_unknown, str(exc))
+            return _not_found(payment, "payment", exc, now, expire_after, source, old_status)
         _note_error(payment, exc)
         return _result(payment, "payment", old_status, was_unknown, str(exc), unknown=True)
     applied = apply_payment_snapshot(
@@ -285,14 +320,24 @@ def _still_pending(
 def reconcile_refund(
     refund: Refund, *, source: ChangeSource | str = ChangeSource.COMMAND
 ) -> ReconcileResult:
-    """Settle a pending (or flagged) refund from its payment's state at the provider.
+    """Settle a pending (or flagged) refund.
 
-    The payment's refunded total settles pending refunds. A pending refund
-    whose request timed out and that the pull did not settle is sent again
-    with the same reference and idempotency key; a refusal then fails it.
+    A refund whose request timed out may never have reached the provider, so
+    it is sent again first, with the same reference and idempotency key (the
+    provider answers with the refund it already made, or makes it now); a
+    refusal fails it. Settling it from the payment's refunded total instead
+    could credit it with money another refund moved. A pending refund the
+    provider acknowledged is settled by pulling its payment.
     """
     old_status, was_unknown = refund.status, refund.needs_reconciliation
     payment = Payment.objects.get(pk=refund.payment_id)
+    if refund.status == RefundStatus.PENDING and refund.needs_reconciliation:
+        send_refund(payment, refund, source=source, step="reconcile")
+        refund.refresh_from_db()
+        if refund.status != RefundStatus.FAILED:
+            return _result(refund, "refund", old_status, was_unknown)
+        # Refused: record whatever the provider did refund (a dashboard refund,
+        # say), so the books still match its total.
     backend = get_backend(payment.backend)
     detail = ""
     try:
@@ -306,9 +351,6 @@ def reconcile_refund(
     if applied.outcome == Outcome.MISMATCH:
         detail = applied.detail
     refund.refresh_from_db()
-    if refund.status == RefundStatus.PENDING and refund.needs_reconciliation:
-        send_refund(payment, refund, source=source, step="reconcile")
-        refund.refresh_from_db()
     return _result(refund, "refund", old_status, was_unknown, detail)
 
 
@@ -331,19 +373,16 @@ def reconcile_preapproval(
     old_status, was_unknown = preapproval.status, preapproval.needs_reconciliation
     backend = get_backend(preapproval.backend)
     if preapproval.status in CANCELABLE and preapproval.cancel_requested_at is not None:
-        return _retry_cancel(preapproval, old_status, was_unknown, source)
+        return _retry_cancel(
+            preapproval, old_status, was_unknown, source, now=now, expire_after=expire_after
+        )
     try:
         snapshot = backend.fetch_preapproval(preapproval.as_ref())
     except ProviderError as exc:
         if _is_not_found(exc) and preapproval.status in OPEN_PREAPPROVAL_STATUSES:
-            _close(
-                preapproval,
-                PreapprovalStatus.FAILED,
-                source=source,
-                evidence=_not_found_evidence(exc),
-                last_error=str(exc),
+            return _not_found(
+                preapproval, "preapproval", exc, now, expire_after, source, old_status
             )
-            return _result(preapproval, "preapproval", old_status, was_unknown, str(exc))
         _note_error(preapproval, exc)
         return _result(preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True)
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "reconcile"})
@@ -362,13 +401,28 @@ def reconcile_preapproval(
     return _result(preapproval, "preapproval", old_status, was_unknown)
 
 
+ENDED = (PreapprovalStatus.CANCELED, PreapprovalStatus.FAILED, PreapprovalStatus.EXPIRED)
+
+
 def _retry_cancel(
-    preapproval: Preapproval, old_status: str, was_unknown: bool, source: ChangeSource | str
+    preapproval: Preapproval,
+    old_status: str,
+    was_unknown: bool,
+    source: ChangeSource | str,
+    *,
+    now: datetime,
+    expire_after: float,
 ) -> ReconcileResult:
+    """Send a cancellation that timed out again, until the agreement has ended.
+
+    A refusal is checked against the provider: an agreement it reports ended
+    (or one still pending past the expiry window, which is expired here) can
+    no longer be charged, which is all the cancellation was for. One that is
+    still active and cannot be canceled needs a person, and is reported so.
+    """
     try:
         send_cancel(preapproval, source=source, step="reconcile")
     except ProviderError as exc:
-        # Refused: perhaps it is already closed there. Ask before reporting.
         _note_error(preapproval, exc)
         try:
             snapshot = get_backend(preapproval.backend).fetch_preapproval(preapproval.as_ref())
@@ -378,12 +432,21 @@ def _retry_cancel(
             apply_preapproval_snapshot(
                 preapproval, snapshot, source=source, evidence={"step": "reconcile"}
             )
-        if preapproval.status != PreapprovalStatus.CANCELED:
+            if _still_pending(
+                preapproval.status, snapshot, preapproval.created_at, now, expire_after
+            ):
+                _close(
+                    preapproval,
+                    PreapprovalStatus.EXPIRED,
+                    source=source,
+                    evidence=_expired_evidence(snapshot.provider_status, expire_after),
+                )
+        if preapproval.status not in ENDED:
             detail = _("The provider refused the cancellation: %(error)s") % {"error": exc}
             return _result(
                 preapproval, "preapproval", old_status, was_unknown, detail, unknown=True
             )
-    if preapproval.status != PreapprovalStatus.CANCELED:
+    if preapproval.status not in ENDED:
         detail = preapproval.last_error or _("The cancellation is still not confirmed.")
         return _result(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
     return _result(preapproval, "preapproval", old_status, was_unknown)

@@ -9,6 +9,7 @@ is in :mod:`.reconcile`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -68,35 +69,22 @@ def _preapproval_query(cutoff: datetime) -> Q:
     ) & _not_checked_since(cutoff)
 
 
-def _checked_recently(obj: Tracked, cutoff: datetime) -> bool:
-    return obj.reconciled_at is not None and obj.reconciled_at > cutoff
-
-
-def _payment_eligible(payment: Payment, cutoff: datetime) -> bool:
-    if _checked_recently(payment, cutoff):
-        return False
-    return payment.created_at <= cutoff and (
-        payment.status == PaymentStatus.PENDING or payment.needs_reconciliation
-    )
-
-
-def _refund_eligible(refund: Refund, cutoff: datetime) -> bool:
-    if _checked_recently(refund, cutoff):
-        return False
-    return refund.created_at <= cutoff and (
-        refund.status == RefundStatus.PENDING or refund.needs_reconciliation
-    )
-
-
-def _preapproval_eligible(preapproval: Preapproval, cutoff: datetime) -> bool:
-    if _checked_recently(preapproval, cutoff):
-        return False
-    requested = preapproval.cancel_requested_at
-    if preapproval.status in CANCELABLE and requested is not None and requested <= cutoff:
-        return True
-    return preapproval.created_at <= cutoff and (
-        preapproval.status == PreapprovalStatus.PENDING or preapproval.needs_reconciliation
-    )
+MODELS: dict[ObjectKind, type[Payment] | type[Refund] | type[Preapproval]] = {
+    "payment": Payment,
+    "refund": Refund,
+    "preapproval": Preapproval,
+}
+# What is due, per kind: used to list the candidates and again on each locked row.
+QUERIES: dict[ObjectKind, Callable[[datetime], Q]] = {
+    "payment": _payment_query,
+    "refund": _refund_query,
+    "preapproval": _preapproval_query,
+}
+BACKEND_FIELD: dict[ObjectKind, str] = {
+    "payment": "backend",
+    "refund": "payment__backend",
+    "preapproval": "backend",
+}
 
 
 def _stamp(obj: Tracked, now: datetime) -> None:
@@ -109,17 +97,12 @@ def find_candidates(
 ) -> list[tuple[ObjectKind, str]]:
     """What needs checking: payments, then refunds, then preapprovals, oldest first."""
     found: list[tuple[ObjectKind, str]] = []
-    payments = Payment.objects.filter(_payment_query(cutoff))
-    refunds = Refund.objects.filter(_refund_query(cutoff))
-    preapprovals = Preapproval.objects.filter(_preapproval_query(cutoff))
-    if backend:
-        payments = payments.filter(backend=backend)
-        refunds = refunds.filter(payment__backend=backend)
-        preapprovals = preapprovals.filter(backend=backend)
-    kind: ObjectKind
-    for kind, query in (("payment", payments), ("refund", refunds), ("preapproval", preapprovals)):
+    for kind, due in QUERIES.items():
         if limit is not None and len(found) >= limit:
             break
+        query = MODELS[kind]._default_manager.filter(due(cutoff))
+        if backend:
+            query = query.filter(**{BACKEND_FIELD[kind]: backend})
         keys = query.order_by("created_at").values_list("pk", flat=True)
         if limit is not None:
             keys = keys[: limit - len(found)]
@@ -159,13 +142,6 @@ def reconcile(
     return report
 
 
-MODELS: dict[ObjectKind, type[Payment] | type[Refund] | type[Preapproval]] = {
-    "payment": Payment,
-    "refund": Refund,
-    "preapproval": Preapproval,
-}
-
-
 def _planned(kind: ObjectKind, key: str) -> ReconcileResult:
     obj = MODELS[kind]._default_manager.filter(pk=key).first()
     if obj is None:
@@ -175,18 +151,29 @@ def _planned(kind: ObjectKind, key: str) -> ReconcileResult:
     )
 
 
-def _skipped(
-    kind: ObjectKind, key: str, detail: str, obj: Tracked | None = None
-) -> ReconcileResult:
-    return ReconcileResult(
-        kind,
-        key,
-        obj.reference if obj is not None else "",
-        ReconcileOutcome.SKIPPED,
-        obj.status if obj is not None else "",
-        obj.status if obj is not None else "",
-        detail,
-    )
+def _skipped(kind: ObjectKind, key: str, detail: str) -> ReconcileResult:
+    return ReconcileResult(kind, key, "", ReconcileOutcome.SKIPPED, detail=detail)
+
+
+def _claim(kind: ObjectKind, key: str, cutoff: datetime, now: datetime) -> Tracked | None:
+    """Lock the row if it is free and still due, stamp it, and commit.
+
+    The same query that listed the candidates decides again on the locked
+    row, so a row settled, or checked by another runner, since the listing is
+    left alone. Once stamped it is no longer due for anyone, so the provider
+    calls that follow run outside any transaction: no lock is held while a
+    provider answers, and nothing the provider did can be rolled back here.
+    """
+    with transaction.atomic():
+        obj = (
+            MODELS[kind]
+            ._default_manager.select_for_update(skip_locked=True)
+            .filter(QUERIES[kind](cutoff), pk=key)
+            .first()
+        )
+        if obj is not None:
+            _stamp(obj, now)
+    return obj
 
 
 def _claim_and_reconcile(
@@ -197,44 +184,15 @@ def _claim_and_reconcile(
     expire_after: float,
     source: ChangeSource | str,
 ) -> ReconcileResult:
-    held = _("held by another run")
-    settled = _("settled or checked by another run in the meantime")
     try:
-        with transaction.atomic():
-            if kind == "payment":
-                payment = Payment.objects.select_for_update(skip_locked=True).filter(pk=key).first()
-                if payment is None:
-                    return _skipped(kind, key, held)
-                if not _payment_eligible(payment, cutoff):
-                    return _skipped(kind, key, settled, payment)
-                _stamp(payment, now)
-                return reconcile_payment(payment, now=now, expire_after=expire_after, source=source)
-            if kind == "refund":
-                # The payment is locked before its refund, as on every refund path.
-                owner = Refund.objects.filter(pk=key).values_list("payment_id", flat=True).first()
-                if owner is None:
-                    return _skipped(kind, key, settled)
-                locked_owner = (
-                    Payment.objects.select_for_update(skip_locked=True).filter(pk=owner).first()
-                )
-                refund = Refund.objects.select_for_update(skip_locked=True).filter(pk=key).first()
-                if locked_owner is None or refund is None:
-                    return _skipped(kind, key, held)
-                if not _refund_eligible(refund, cutoff):
-                    return _skipped(kind, key, settled, refund)
-                _stamp(refund, now)
-                return reconcile_refund(refund, source=source)
-            preapproval = (
-                Preapproval.objects.select_for_update(skip_locked=True).filter(pk=key).first()
-            )
-            if preapproval is None:
-                return _skipped(kind, key, held)
-            if not _preapproval_eligible(preapproval, cutoff):
-                return _skipped(kind, key, settled, preapproval)
-            _stamp(preapproval, now)
-            return reconcile_preapproval(
-                preapproval, now=now, expire_after=expire_after, source=source
-            )
+        obj = _claim(kind, key, cutoff, now)
+        if obj is None:
+            return _skipped(kind, key, _("held, settled or checked by another run meanwhile"))
+        if isinstance(obj, Payment):
+            return reconcile_payment(obj, now=now, expire_after=expire_after, source=source)
+        if isinstance(obj, Refund):
+            return reconcile_refund(obj, source=source)
+        return reconcile_preapproval(obj, now=now, expire_after=expire_after, source=source)
     except Exception as exc:
         logger.exception("Reconciling %s %s failed", kind, key)
         return ReconcileResult(

@@ -9,6 +9,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from django.conf import settings
+from django.utils import timezone
+
 from ..models.preapproval import BillingInterval
 
 MAX_INTERVAL_COUNT = 32767  # PositiveSmallIntegerField
@@ -95,3 +98,8 @@ def period_key(interval: str, due: date) -> str:
     if interval == BillingInterval.YEAR:
         return f"{due.year}"
     raise ValueError(f"Unknown billing interval {interval!r}")
+
+
+def local_today() -> date:
+    """Today in the site's time zone (``TIME_ZONE``), with or without ``USE_TZ``."""
+    return timezone.localdate() if settings.USE_TZ else date.today()

@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from ..backends.base import BaseBackend, WebhookOutcome
 from ..conf import get_backend
@@ -164,12 +164,20 @@ def replay_event(
     return process_event(event, source=source)
 
 
-class ReplayOutcome(enum.StrEnum):
-    REPLAYED = "replayed"  # processed (or ignored) this time
-    FAILED = "failed"  # processing failed again; the row stays failed
-    SKIPPED = "skipped"  # not failed, or held by another runner
-    REJECTED = "rejected"  # failed authentication: never replayed
-    NOT_FOUND = "not_found"  # no such inbox row
+class ReplayOutcome(models.TextChoices):
+    # The label is what the commands print, translated; the value is stable.
+    # processed (or ignored) this time
+    REPLAYED = "replayed", pgettext_lazy("outcome", "replayed")
+    # processing failed again; the row stays failed
+    FAILED = "failed", pgettext_lazy("outcome", "failed")
+    # not failed, or held by another runner
+    SKIPPED = "skipped", pgettext_lazy("outcome", "skipped")
+    # failed authentication: never replayed
+    REJECTED = "rejected", pgettext_lazy("outcome", "rejected")
+    # no such inbox row
+    NOT_FOUND = "not_found", pgettext_lazy("outcome", "not found")
+    # failed too often to retry on its own; replay it by id
+    HELD_BACK = "held_back", pgettext_lazy("outcome", "held back")
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,7 @@ class ReplayLine:
     detail: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.outcome.value}: {self.backend or '?'} #{self.event} [{self.status}]"
+        text = f"{self.outcome.label}: {self.backend or '?'} #{self.event} [{self.status}]"
         return f"{text} {self.detail}" if self.detail else text
 
 
@@ -206,6 +214,10 @@ class ReplayReport:
         return self.count(ReplayOutcome.SKIPPED)
 
     @property
+    def held_back(self) -> int:
+        return self.count(ReplayOutcome.HELD_BACK)
+
+    @property
     def ok(self) -> bool:
         return not self.failed
 
@@ -215,6 +227,7 @@ def replay_failed_events(
     *,
     backend: str | None = None,
     limit: int | None = None,
+    max_attempts: int | None = None,
 ) -> ReplayReport:
     """Process ``failed`` inbox rows again (``manage.py kakaopay_replay_webhooks``).
 
@@ -223,11 +236,33 @@ def replay_failed_events(
     unknown id or a ``rejected`` row counts as a failure). Each row is claimed
     with ``select_for_update(skip_locked=True)``, so a row another runner is
     replaying is skipped rather than processed twice.
+
+    Without ``ids``, a row already processed ``max_attempts`` times (the
+    provider's deliveries included) is held back rather than retried on every
+    run: its cause needs a person, and retrying it would keep the scheduled
+    job failing and hide new failures. It is listed, and is replayed by id
+    once its cause is fixed.
     """
+    report = ReplayReport()
     if ids is None:
         query = WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED)
         if backend:
             query = query.filter(backend=backend)
+        if max_attempts is not None:
+            for event in query.filter(attempts__gte=max_attempts).order_by("received_at", "pk"):
+                report.lines.append(
+                    ReplayLine(
+                        event.pk,
+                        ReplayOutcome.HELD_BACK,
+                        backend=event.backend,
+                        status=event.status,
+                        detail=_(
+                            "failed %(attempts)d times; replay it by id once the cause is fixed"
+                        )
+                        % {"attempts": event.attempts},
+                    )
+                )
+            query = query.filter(attempts__lt=max_attempts)
         keys: list[int | str] = list(
             query.order_by("received_at", "pk").values_list("pk", flat=True)
         )
@@ -235,7 +270,6 @@ def replay_failed_events(
         keys = list(ids)
     if limit is not None:
         keys = keys[:limit]
-    report = ReplayReport()
     for key in keys:
         report.lines.append(_replay_one(key, backend))
     return report

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+
+from ...conf import backend_configs
 
 
 def non_negative_int(value: str) -> int:
@@ -36,3 +39,16 @@ def iso_date(value: str) -> date:
         raise argparse.ArgumentTypeError(
             _("%(value)r is not a date in the form YYYY-MM-DD.") % {"value": value}
         ) from exc
+
+
+def check_backend(alias: str | None) -> None:
+    """Refuse a ``--backend`` that is not configured: a typo would otherwise match
+    nothing and report success."""
+    if alias is None:
+        return
+    known = sorted(backend_configs())
+    if alias not in known:
+        raise CommandError(
+            _("No backend %(alias)r is configured; the aliases are: %(known)s.")
+            % {"alias": alias, "known": ", ".join(known)}
+        )

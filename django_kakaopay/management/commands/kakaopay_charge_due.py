@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import iso_date, positive_int
+from ...services.schedule import local_today
+from ._options import check_backend, iso_date, positive_int
 
 
 class Command(BaseCommand):
@@ -25,7 +26,10 @@ class Command(BaseCommand):
             "--date",
             type=iso_date,
             metavar="YYYY-MM-DD",
-            help=_("Charge what is due on this day (default: today)."),
+            help=_(
+                "Charge what is due on this day (default: today). A later day is only "
+                "accepted with --dry-run: charging ahead of time would take money early."
+            ),
         )
         parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
         parser.add_argument(
@@ -41,6 +45,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_backend(options["backend"])
+        day = options["date"]
+        if day is not None and day > local_today() and not options["dry_run"]:
+            raise CommandError(
+                _("%(date)s is in the future; only --dry-run looks ahead.")
+                % {"date": day.isoformat()}
+            )
         report = services.charge_due_preapprovals(
             today=options["date"],
             backend=options["backend"],

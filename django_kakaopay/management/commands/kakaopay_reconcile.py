@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ...conf import get_setting
-from ._options import non_negative_int, positive_int
+from ._options import check_backend, non_negative_int, positive_int
 
 
 class Command(BaseCommand):
@@ -56,11 +55,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        older_than = options["older_than"]
-        expire_after = options["expire_after"]
+        check_backend(options["backend"])
         report = services.reconcile(
-            older_than=get_setting("RECONCILE_AFTER") if older_than is None else older_than,
-            expire_after=get_setting("EXPIRE_AFTER") if expire_after is None else expire_after,
+            older_than=options["older_than"],
+            expire_after=options["expire_after"],
             backend=options["backend"],
             limit=options["limit"],
             dry_run=options["dry_run"],

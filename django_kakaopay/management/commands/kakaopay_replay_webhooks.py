@@ -13,7 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import positive_int
+from ._options import check_backend, non_negative_int, positive_int
+
+# Deliveries and replays of one notification before the job stops retrying it.
+DEFAULT_MAX_ATTEMPTS = 10
 
 
 class Command(BaseCommand):
@@ -39,10 +42,24 @@ class Command(BaseCommand):
             metavar="N",
             help=_("Replay at most this many notifications."),
         )
+        parser.add_argument(
+            "--max-attempts",
+            type=non_negative_int,
+            default=DEFAULT_MAX_ATTEMPTS,
+            metavar="N",
+            help=_(
+                "Without ids, hold back notifications already processed this many times "
+                "(default %(default)s; 0 retries every one)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_backend(options["backend"])
         report = services.replay_failed_events(
-            options["event_ids"] or None, backend=options["backend"], limit=options["limit"]
+            options["event_ids"] or None,
+            backend=options["backend"],
+            limit=options["limit"],
+            max_attempts=options["max_attempts"] or None,
         )
         verbosity = int(options["verbosity"])
         for line in report.lines:
@@ -50,10 +67,14 @@ class Command(BaseCommand):
                 verbosity >= 1 and line.outcome != services.ReplayOutcome.REPLAYED
             ):
                 self.stdout.write(str(line))
-        summary = _("Replayed %(replayed)d, failed %(failed)d, skipped %(skipped)d.") % {
+        summary = _(
+            "Replayed %(replayed)d, failed %(failed)d, skipped %(skipped)d, "
+            "held back %(held_back)d."
+        ) % {
             "replayed": report.replayed,
             "failed": report.failed,
             "skipped": report.skipped,
+            "held_back": report.held_back,
         }
         if report.ok:
             self.stdout.write(self.style.SUCCESS(summary))
