@@ -82,5 +82,9 @@ class WebhookForbidden(WebhookAuthenticationError):
     status_code = 403
 
 
+class WebhookNotReplayable(WebhookError):
+    """Only a ``failed`` inbox row can be replayed; this one is in another state."""
+
+
 class MalformedWebhook(WebhookError):
     """The notification body cannot be understood."""

@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.utils import translation
 
 from django_kakaopay import signals
 from django_kakaopay.conf import backends
+
+from .helpers import LossyBackend, lossy_settings
 
 
 @dataclass
@@ -75,3 +78,16 @@ def _fresh_backends() -> Iterator[None]:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def lossy() -> Iterator[type[LossyBackend]]:
+    """The ``lossy`` backend alias (the sandbox with chosen calls timing out), with clean state."""
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+    LossyBackend.in_transaction.clear()
+    with override_settings(KAKAOPAY=lossy_settings()):
+        yield LossyBackend
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+    LossyBackend.in_transaction.clear()

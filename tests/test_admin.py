@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -21,34 +20,19 @@ from django_kakaopay.models import (
     StatusTransition,
     WebhookEvent,
 )
-from django_kakaopay.sandbox import provider
 from tests import helpers
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client() -> Client:
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-for-tests")
-    client = Client()
-    client.force_login(user)
-    return client
+# ``admin_client`` is pytest-django's: a logged-in superuser.
 
 
 @pytest.fixture
-def paid_payment(client: Client) -> Payment:
-    payment = services.create_payment(
-        amount=11000,
-        currency="KRW",
-        reference="ORD-5023-4E89",
-        items=[{"name": "Wireless headphones", "quantity": 1, "unit_price": 11000}],
-        customer={"name": "Jia Tsang", "email": "jia@example.com"},
+def paid_payment() -> Payment:
+    payment = helpers.paid_payment(
+        reference="ORD-5023-4E89", customer={"name": "Jia Tsang", "email": "jia@example.com"}
     )
-    services.start_payment(payment)
-    provider.decide_payment(
-        SandboxTransaction.objects.get(pk=payment.provider_payment_id), "approve"
-    )
-    services.sync_payment(payment)
     services.request_refund(payment, 1000, reason="damaged box")
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED
@@ -59,27 +43,27 @@ MODELS = (Payment, Refund, Preapproval, WebhookEvent, StatusTransition, SandboxT
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
-def test_changelist_renders(staff_client: Client, paid_payment: Payment, model: type) -> None:
+def test_changelist_renders(admin_client: Client, paid_payment: Payment, model: type) -> None:
     url = reverse(f"admin:django_kakaopay_{model._meta.model_name}_changelist")
-    response = staff_client.get(url)
+    response = admin_client.get(url)
     assert response.status_code == 200
 
 
 def test_payment_list_shows_formatted_money_and_searches(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_changelist")
-    page = staff_client.get(url, {"q": "jia@example.com"}).content.decode()
+    page = admin_client.get(url, {"q": "jia@example.com"}).content.decode()
     assert "₩11,000" in page
     assert "ORD-5023-4E89" in page
-    assert "ORD-5023-4E89" not in staff_client.get(url, {"q": "nobody"}).content.decode()
+    assert "ORD-5023-4E89" not in admin_client.get(url, {"q": "nobody"}).content.decode()
 
 
 def test_payment_change_page_is_read_only_for_money_and_status(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    page = staff_client.get(url)
+    page = admin_client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
     assert 'name="status"' not in html
@@ -87,24 +71,24 @@ def test_payment_change_page_is_read_only_for_money_and_status(
     assert 'name="refunded_amount"' not in html
     assert paid_payment.return_token not in html, "the return capability must not be shown"
     # A forged POST cannot change the status either.
-    staff_client.post(url, {"status": "refunded", "amount": "1", "description": "x"})
+    admin_client.post(url, {"status": "refunded", "amount": "1", "description": "x"})
     paid_payment.refresh_from_db()
     assert paid_payment.status == Payment.Status.PARTIALLY_REFUNDED
     assert paid_payment.amount == 11000
 
 
-def test_nothing_is_added_or_edited_by_hand(staff_client: Client, paid_payment: Payment) -> None:
+def test_nothing_is_added_or_edited_by_hand(admin_client: Client, paid_payment: Payment) -> None:
     for model in (Payment, Refund, Preapproval, WebhookEvent, StatusTransition):
         add_url = reverse(f"admin:django_kakaopay_{model._meta.model_name}_add")
-        assert staff_client.get(add_url).status_code == 403
+        assert admin_client.get(add_url).status_code == 403
     transition = StatusTransition.objects.filter(payment=paid_payment).first()
     assert transition is not None
     delete_url = reverse("admin:django_kakaopay_statustransition_delete", args=[transition.pk])
-    assert staff_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     assert StatusTransition.objects.filter(pk=transition.pk).exists()
 
 
-def test_webhook_event_shows_body_but_no_secret_headers(staff_client: Client) -> None:
+def test_webhook_event_shows_body_but_no_secret_headers(admin_client: Client) -> None:
     services.receive_webhook(
         "sandbox",
         b'{"id": "evt_admin", "type": "payment.updated", "data": {}}',
@@ -118,7 +102,7 @@ def test_webhook_event_shows_body_but_no_secret_headers(staff_client: Client) ->
     event = WebhookEvent.objects.get(event_key="evt_admin")
     assert event.status == WebhookEvent.Status.REJECTED
     url = reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk])
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     assert "evt_admin" in html
     assert "c2VjcmV0LWNyZWRlbnRpYWw" not in html
     assert "forged-signature-value" not in html
@@ -162,17 +146,17 @@ def test_actions_run_outside_a_request_transaction(model: type) -> None:
     assert "default" in getattr(view, "_non_atomic_requests", set())
 
 
-def test_changelist_query_count_does_not_grow_with_rows(staff_client: Client) -> None:
+def test_changelist_query_count_does_not_grow_with_rows(admin_client: Client) -> None:
     add_rows(0, 2)
     for model in LISTED:  # warm caches (content types, sessions) before counting
-        changelist_queries(staff_client, model)
-    few = {model.__name__: changelist_queries(staff_client, model) for model in LISTED}
+        changelist_queries(admin_client, model)
+    few = {model.__name__: changelist_queries(admin_client, model) for model in LISTED}
     add_rows(2, 10)
     assert Payment.objects.count() == 12
     assert Refund.objects.count() == 12
     assert Preapproval.objects.count() == 12
     assert WebhookEvent.objects.count() >= 12
-    many = {model.__name__: changelist_queries(staff_client, model) for model in LISTED}
+    many = {model.__name__: changelist_queries(admin_client, model) for model in LISTED}
     assert many == few
 
 
@@ -185,7 +169,7 @@ def change_page_queries(client: Client, obj: Payment | Preapproval) -> int:
 
 
 def test_payment_change_page_query_count_does_not_grow_with_refunds(
-    staff_client: Client,
+    admin_client: Client,
 ) -> None:
     # The refund inline shows amounts in the payment's currency: without a
     # join, each refund row loads its payment again.
@@ -195,49 +179,49 @@ def test_payment_change_page_query_count_does_not_grow_with_refunds(
     for number in range(6):
         services.request_refund(six, 1000, reason=f"part {number}")
     assert six.refunds.count() == 6
-    change_page_queries(staff_client, one)  # warm caches (content types, sessions)
-    assert change_page_queries(staff_client, six) == change_page_queries(staff_client, one)
+    change_page_queries(admin_client, one)  # warm caches (content types, sessions)
+    assert change_page_queries(admin_client, six) == change_page_queries(admin_client, one)
 
 
 def test_payment_list_shows_badge_customer_and_filters(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_changelist")
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     assert "kakaopay-status-partially_refunded" in html
     assert "Partially refunded" in html
     assert "Jia Tsang" in html
     assert "₩1,000" in html, "the refunded amount is shown formatted"
-    filtered = staff_client.get(url, {"status__exact": "paid"}).content.decode()
+    filtered = admin_client.get(url, {"status__exact": "paid"}).content.decode()
     assert "ORD-5023-4E89" not in filtered
-    by_currency = staff_client.get(url, {"currency": "KRW"}).content.decode()
+    by_currency = admin_client.get(url, {"currency": "KRW"}).content.decode()
     assert "ORD-5023-4E89" in by_currency
 
 
 def test_refund_list_searches_by_payment_reference_and_provider_id(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     refund = Refund.objects.get(payment=paid_payment)
     url = reverse("admin:django_kakaopay_refund_changelist")
-    assert refund.reference in staff_client.get(url, {"q": "ORD-5023"}).content.decode()
+    assert refund.reference in admin_client.get(url, {"q": "ORD-5023"}).content.decode()
     assert refund.provider_refund_id
-    page = staff_client.get(url, {"q": refund.provider_refund_id}).content.decode()
+    page = admin_client.get(url, {"q": refund.provider_refund_id}).content.decode()
     assert refund.reference in page
     assert "₩1,000" in page
-    assert refund.reference not in staff_client.get(url, {"q": "nothing"}).content.decode()
+    assert refund.reference not in admin_client.get(url, {"q": "nothing"}).content.decode()
 
 
 # -- change pages -------------------------------------------------------------------
 
 
 def test_payment_change_page_pretty_prints_and_escapes_the_payload(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     Payment.objects.filter(pk=paid_payment.pk).update(
         provider_payload={"note": "<script>alert('x')</script>", "name": "카카오"}
     )
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(" in html
     assert "&quot;name&quot;: &quot;카카오&quot;" in html, "indented, not ASCII-escaped"
@@ -245,10 +229,10 @@ def test_payment_change_page_pretty_prints_and_escapes_the_payload(
 
 
 def test_payment_change_page_links_transitions_refunds_and_notifications(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     refund = Refund.objects.get(payment=paid_payment)
     assert refund.reference in html
     assert "partially_refunded" in html, "the transition log is inline"
@@ -264,10 +248,10 @@ def test_payment_change_page_links_transitions_refunds_and_notifications(
 
 
 def test_description_and_metadata_are_editable_without_touching_the_status(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    response = staff_client.post(
+    response = admin_client.post(
         url, {"description": "gift wrap", "metadata": '{"order": 5023}', **inline_management()}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -292,7 +276,7 @@ def inline_management() -> dict[str, str]:
 
 
 def test_webhook_event_page_shows_pretty_body_headers_and_changed_records(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     transition = (
         StatusTransition.objects.filter(payment=paid_payment, evidence__has_key="webhook_event")
@@ -302,7 +286,7 @@ def test_webhook_event_page_shows_pretty_body_headers_and_changed_records(
     assert transition is not None
     event = WebhookEvent.objects.get(pk=transition.evidence["webhook_event"])
     url = reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk])
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     assert '<pre class="kakaopay-body"' in html
     assert "\n  &quot;data&quot;: {" in html, "JSON bodies are indented"
     assert "Content-Type" in html
@@ -312,22 +296,22 @@ def test_webhook_event_page_shows_pretty_body_headers_and_changed_records(
 
 
 def test_transition_list_links_subject_and_notification(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
-    html = staff_client.get(
+    html = admin_client.get(
         reverse("admin:django_kakaopay_statustransition_changelist")
     ).content.decode()
     assert reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk]) in html
     assert "/admin/django_kakaopay/webhookevent/" in html
 
 
-def test_nothing_can_be_deleted(staff_client: Client, paid_payment: Payment) -> None:
+def test_nothing_can_be_deleted(admin_client: Client, paid_payment: Payment) -> None:
     refund = Refund.objects.get(payment=paid_payment)
     event = WebhookEvent.objects.first()
     assert event is not None
     for model, pk in ((Payment, paid_payment.pk), (Refund, refund.pk), (WebhookEvent, event.pk)):
         url = reverse(f"admin:django_kakaopay_{model._meta.model_name}_delete", args=[pk])
-        assert staff_client.post(url, {"post": "yes"}).status_code == 403
+        assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert Payment.objects.filter(pk=paid_payment.pk).exists()
 
 
@@ -335,23 +319,23 @@ def test_nothing_can_be_deleted(staff_client: Client, paid_payment: Payment) -> 
 
 
 def test_sandbox_payment_links_to_its_sandbox_transaction(
-    staff_client: Client, paid_payment: Payment
+    admin_client: Client, paid_payment: Payment
 ) -> None:
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    html = staff_client.get(url).content.decode()
+    html = admin_client.get(url).content.decode()
     target = reverse(
         "admin:django_kakaopay_sandboxtransaction_change", args=[paid_payment.provider_payment_id]
     )
     assert f'href="{target}"' in html
-    assert staff_client.get(target).status_code == 200
+    assert admin_client.get(target).status_code == 200
 
 
-def test_a_configured_dashboard_url_is_used(staff_client: Client) -> None:
+def test_a_configured_dashboard_url_is_used(admin_client: Client) -> None:
     template = "https://dashboard.example.com/payments/{id}?from=admin"
     with override_settings(KAKAOPAY=helpers.sandbox_settings(DASHBOARD_URL=template)):
         payment = helpers.paid_payment()
         url = reverse("admin:django_kakaopay_payment_change", args=[payment.pk])
-        html = staff_client.get(url).content.decode()
+        html = admin_client.get(url).content.decode()
     expected = f"https://dashboard.example.com/payments/{payment.provider_payment_id}?from=admin"
     assert f'href="{expected.replace("&", "&amp;")}"' in html
 
@@ -365,7 +349,7 @@ CHECKOUT_OPTIONS = {
 
 
 def test_provider_backends_have_no_dashboard_link_unless_configured(
-    staff_client: Client,
+    admin_client: Client,
 ) -> None:
     kakaopay = helpers.sandbox_settings()
     kakaopay["BACKENDS"]["checkout"] = {
@@ -382,14 +366,14 @@ def test_provider_backends_have_no_dashboard_link_unless_configured(
             provider_payment_id="pay_abc/../1",
         )
         url = reverse("admin:django_kakaopay_payment_change", args=[payment.pk])
-        assert "dashboard.example.com" not in staff_client.get(url).content.decode()
+        assert "dashboard.example.com" not in admin_client.get(url).content.decode()
         assert CheckoutBackend("checkout", CHECKOUT_OPTIONS).dashboard_url("payment", "x") == ""
         assert Smart2PayBackend.dashboard_url_template == ""
         configured = {**CHECKOUT_OPTIONS, "DASHBOARD_URL": "https://dashboard.example.com/{id}"}
         kakaopay["BACKENDS"]["checkout"]["OPTIONS"] = configured
         assert CheckoutBackend.unknown_option_problems(configured) == []
     with override_settings(KAKAOPAY=kakaopay):
-        html = staff_client.get(url).content.decode()
+        html = admin_client.get(url).content.decode()
     # The provider's id is quoted as one path segment.
     assert 'href="https://dashboard.example.com/pay_abc%2F..%2F1"' in html
 
@@ -412,9 +396,9 @@ def test_dashboard_url_per_kind_mapping() -> None:
 # -- Korean -------------------------------------------------------------------------
 
 
-def test_payment_pages_render_in_korean(staff_client: Client, paid_payment: Payment) -> None:
+def test_payment_pages_render_in_korean(admin_client: Client, paid_payment: Payment) -> None:
     changelist = reverse("admin:django_kakaopay_payment_changelist")
-    html = staff_client.get(changelist, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    html = admin_client.get(changelist, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert "검색" in html, "Django admin's own Korean"
     assert "결제" in html, "the app's Korean model name"
     with translation.override("ko"):
@@ -422,13 +406,13 @@ def test_payment_pages_render_in_korean(staff_client: Client, paid_payment: Paym
     assert label != "Partially refunded"
     assert label in html, "the status badge shows the translated label"
     change = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
-    response = staff_client.get(change, HTTP_ACCEPT_LANGUAGE="ko")
+    response = admin_client.get(change, HTTP_ACCEPT_LANGUAGE="ko")
     assert response.status_code == 200
     assert "결제" in response.content.decode()
     assert "₩11,000" in response.content.decode()
 
 
-def test_every_change_page_renders(staff_client: Client, paid_payment: Payment) -> None:
+def test_every_change_page_renders(admin_client: Client, paid_payment: Payment) -> None:
     agreement = helpers.active_preapproval(reference="AGR-PAGE", max_amount=30000)
     services.charge_preapproval(agreement, amount=9900, billing_period="2026-11")
     objects = [
@@ -441,9 +425,9 @@ def test_every_change_page_renders(staff_client: Client, paid_payment: Payment) 
     for obj in objects:
         assert obj is not None
         url = reverse(f"admin:django_kakaopay_{obj._meta.model_name}_change", args=[obj.pk])
-        response = staff_client.get(url)
+        response = admin_client.get(url)
         assert response.status_code == 200, url
-    html = staff_client.get(
+    html = admin_client.get(
         reverse("admin:django_kakaopay_preapproval_change", args=[agreement.pk])
     ).content.decode()
     assert "AGR-PAGE-2026-11" in html, "charges are inline"

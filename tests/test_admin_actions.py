@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -88,12 +89,7 @@ def staff(*codenames: str) -> Client:
     return client
 
 
-@pytest.fixture
-def admin_client() -> Client:
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
+# ``admin_client`` is pytest-django's: a logged-in superuser.
 
 
 def run(client: Client, url: str, action: str, objects: list[Any], **data: Any) -> Any:
@@ -406,64 +402,79 @@ def test_refresh_of_refunds_pulls_their_payments(admin_client: Client) -> None:
     ]
 
 
-def started_but_approved(reference: str) -> Payment:
+def started_but_approved() -> list[Payment]:
     """Approved at the provider, still pending here: a refresh would move it."""
-    payment = helpers.started_payment(reference=reference)
-    provider.decide_payment(helpers.provider_side(payment), "approve")
-    return payment
-
-
-@override_settings(KAKAOPAY=helpers.sandbox_settings(NOTIFICATIONS="none"))
-def test_refreshing_payments_needs_the_change_permission() -> None:
-    # Up to 100 provider calls a click, and statuses move: more than viewing.
-    payment = started_but_approved("ORD-V")
-    viewer = staff("view_payment")
-    assert "refresh_payments" not in offered_actions(viewer, PAYMENTS)
-    run(viewer, PAYMENTS, "refresh_payments", [payment])
+    with override_settings(KAKAOPAY=helpers.sandbox_settings(NOTIFICATIONS="none")):
+        payment = helpers.started_payment(reference="ORD-V")
+        provider.decide_payment(helpers.provider_side(payment), "approve")
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
-
-    operator = staff("view_payment", "change_payment")
-    assert "refresh_payments" in offered_actions(operator, PAYMENTS)
-    messages = follow(operator, run(operator, PAYMENTS, "refresh_payments", [payment]))
-    assert messages == ["1 record was refreshed from the provider: ORD-V: Paid"]
+    return [payment]
 
 
-def test_refreshing_refunds_needs_the_permission_to_change_payments(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Refunds are read-only; their refresh pulls their payments.
+def partly_refunded() -> list[Refund]:
     payment = helpers.paid_payment(reference="ORD-RV")
     services.request_refund(payment, 1000, reason="x")
-    refunds = list(Refund.objects.all())
-    viewer = staff("view_refund", "view_payment")
-    assert "refresh_refunds" not in offered_actions(viewer, REFUNDS)
-    with monkeypatch.context() as patch:
-        patch.setattr(services, "sync_payment", lambda *a, **k: pytest.fail("pulled"))
-        assert run(viewer, REFUNDS, "refresh_refunds", refunds).status_code in (200, 302)
-
-    operator = staff("view_refund", "change_payment")
-    assert "refresh_refunds" in offered_actions(operator, REFUNDS)
-    assert follow(operator, run(operator, REFUNDS, "refresh_refunds", refunds)) == [
-        "1 record was refreshed from the provider: ORD-RV: Partially refunded"
-    ]
+    return list(Refund.objects.all())
 
 
-def test_refreshing_preapprovals_needs_the_change_permission(
+def active_agreement() -> list[Preapproval]:
+    return [helpers.active_preapproval(reference="AGR-V")]
+
+
+@pytest.mark.parametrize(
+    ("url", "action", "selected", "viewer_perms", "operator_perms", "refreshed"),
+    [
+        # Up to 100 provider calls a click, and statuses move: more than viewing.
+        (
+            PAYMENTS,
+            "refresh_payments",
+            started_but_approved,
+            ("view_payment",),
+            ("view_payment", "change_payment"),
+            "ORD-V: Paid",
+        ),
+        # Refunds are read-only; their refresh pulls their payments.
+        (
+            REFUNDS,
+            "refresh_refunds",
+            partly_refunded,
+            ("view_refund", "view_payment"),
+            ("view_refund", "change_payment"),
+            "ORD-RV: Partially refunded",
+        ),
+        (
+            PREAPPROVALS,
+            "refresh_preapprovals",
+            active_agreement,
+            ("view_preapproval", "change_payment"),
+            ("view_preapproval", "change_preapproval"),
+            "AGR-V: Active",
+        ),
+    ],
+    ids=["payments", "refunds", "preapprovals"],
+)
+def test_refreshing_needs_the_permission_to_change_what_it_pulls(
     monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    action: str,
+    selected: Callable[[], list[Any]],
+    viewer_perms: tuple[str, ...],
+    operator_perms: tuple[str, ...],
+    refreshed: str,
 ) -> None:
-    agreement = helpers.active_preapproval(reference="AGR-V")
-    viewer = staff("view_preapproval", "change_payment")
-    assert "refresh_preapprovals" not in offered_actions(viewer, PREAPPROVALS)
+    objects = selected()
+    viewer = staff(*viewer_perms)
+    assert action not in offered_actions(viewer, url)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "sync_preapproval", lambda *a, **k: pytest.fail("pulled"))
-        response = run(viewer, PREAPPROVALS, "refresh_preapprovals", [agreement])
-        assert response.status_code in (200, 302)
+        for name in ("sync_payment", "sync_preapproval"):
+            patch.setattr(services, name, lambda *a, **k: pytest.fail("pulled"))
+        assert run(viewer, url, action, objects).status_code in (200, 302)
 
-    operator = staff("view_preapproval", "change_preapproval")
-    assert "refresh_preapprovals" in offered_actions(operator, PREAPPROVALS)
-    assert follow(operator, run(operator, PREAPPROVALS, "refresh_preapprovals", [agreement])) == [
-        "1 record was refreshed from the provider: AGR-V: Active"
+    operator = staff(*operator_perms)
+    assert action in offered_actions(operator, url)
+    assert follow(operator, run(operator, url, action, objects)) == [
+        f"1 record was refreshed from the provider: {refreshed}"
     ]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.test import override_settings
 from django.utils import timezone
 
 from django_kakaopay import services
@@ -24,7 +22,7 @@ from django_kakaopay.services.schedule import (
 )
 from django_kakaopay.status import PaymentStatus
 
-from .helpers import LossyBackend, active_preapproval, lossy_settings
+from .helpers import LossyBackend, active_preapproval
 
 # == interval arithmetic (no database) ===============================================
 
@@ -111,16 +109,6 @@ def test_latest_and_next_due_dates() -> None:
 # == the plan ========================================================================
 
 pytestmark_db = pytest.mark.django_db
-
-
-@pytest.fixture
-def lossy() -> Iterator[type[LossyBackend]]:
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
-    with override_settings(KAKAOPAY=lossy_settings()):
-        yield LossyBackend
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
 
 
 TODAY = date(2026, 11, 23)

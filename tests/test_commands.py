@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 from io import StringIO
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import override_settings
 from django.utils import timezone
 
 from django_kakaopay import services
@@ -23,22 +21,11 @@ from .helpers import (
     LossyBackend,
     active_preapproval,
     event_body,
-    lossy_settings,
     provider_side,
     started_payment,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lossy() -> Iterator[type[LossyBackend]]:
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
-    with override_settings(KAKAOPAY=lossy_settings()):
-        yield LossyBackend
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
 
 
 def run(name: str, *args: str, **options: Any) -> str:

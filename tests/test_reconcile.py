@@ -35,7 +35,7 @@ from django_kakaopay.status import PaymentStatus, PreapprovalStatus, RefundStatu
 from . import test_checkout_backend as cko
 from . import test_smart2pay_backend as s2p
 from .conftest import SignalRecorder
-from .helpers import LossyBackend, deliver, event_body, lossy_settings, provider_side
+from .helpers import LossyBackend, deliver, event_body, provider_side
 
 pytestmark = pytest.mark.django_db
 
@@ -47,16 +47,6 @@ def later(**delta: float) -> datetime:
 
 HOUR = {"hours": 1}
 TWO_DAYS = {"days": 2}
-
-
-@pytest.fixture
-def lossy() -> Iterator[type[LossyBackend]]:
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
-    with override_settings(KAKAOPAY=lossy_settings()):
-        yield LossyBackend
-    LossyBackend.faults.clear()
-    LossyBackend.calls.clear()
 
 
 @pytest.fixture

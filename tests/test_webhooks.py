@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 
 from django_kakaopay import services
 from django_kakaopay.backends.sandbox import SandboxBackend
-from django_kakaopay.exceptions import WebhookAuthenticationError
+from django_kakaopay.exceptions import WebhookNotReplayable
 from django_kakaopay.models import (
     Payment,
     Preapproval,
@@ -382,7 +382,7 @@ def test_a_processing_failure_answers_500_and_commits_nothing(
     assert len(signal_log.of("payment_paid")) == 1
     assert payment.transitions.get(to_status="paid").source == "webhook"
     # A processed row is not replayed again.
-    with pytest.raises(WebhookAuthenticationError):
+    with pytest.raises(WebhookNotReplayable, match="this one is Processed"):
         services.replay_event(event)
 
 
@@ -409,12 +409,12 @@ def test_rejected_and_unauthenticated_rows_are_never_replayed(client: Client) ->
     payment = started_payment()
     deliver(client, event_body(payment), signature="sha256=bad")
     rejected = WebhookEvent.objects.get()
-    with pytest.raises(WebhookAuthenticationError):
+    with pytest.raises(WebhookNotReplayable):
         services.replay_event(rejected)
     received = WebhookEvent.objects.create(
         backend="sandbox", event_key="evt_stuck", body=event_body(payment, event_id="evt_stuck")
     )
-    with pytest.raises(WebhookAuthenticationError):
+    with pytest.raises(WebhookNotReplayable):
         services.replay_event(received)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING

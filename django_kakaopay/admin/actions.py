@@ -8,9 +8,9 @@ error into a server error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -18,18 +18,19 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from .. import services
 from ..exceptions import KakaoPayError
 from ..models import ChangeSource, Payment, Preapproval, Refund, WebhookEvent
 from ..services import ApplyResult, Outcome
-from ..status import PaymentStatus, PreapprovalStatus
 
 logger = logging.getLogger("django_kakaopay.admin")
 
 ModelAdmin: TypeAlias = "admin.ModelAdmin[Any]"
+M = TypeVar("M", bound=models.Model)
 
 # Each selected row may mean a provider call; a larger selection is more
 # likely a slip of "select all" than a plan.
@@ -49,6 +50,29 @@ class Tally:
     def fail(self, label: object, reason: object) -> None:
         self.failed.append(f"{label}: {reason}" if reason else str(label))
 
+    def report(
+        self,
+        modeladmin: ModelAdmin,
+        request: HttpRequest,
+        *,
+        done: Promise,
+        failed: Promise,
+        waiting: Promise | None = None,
+    ) -> None:
+        """One message per list that has rows: done, then waiting, then failed.
+
+        Each message is ``ngettext_lazy(singular, plural, "count")``, so the plural
+        is chosen for the length of its own list.
+        """
+        for items, message, level in (
+            (self.done, done, messages.SUCCESS),
+            (self.waiting, waiting, messages.WARNING),
+            (self.failed, failed, messages.ERROR),
+        ):
+            if items and message is not None:
+                values = {"count": len(items), "items": summary(items)}
+                modeladmin.message_user(request, message % values, level)
+
 
 def summary(items: Sequence[str]) -> str:
     named = "; ".join(items[:MAX_NAMED])
@@ -58,16 +82,6 @@ def summary(items: Sequence[str]) -> str:
             "count": rest
         }
     return named
-
-
-def tell(
-    modeladmin: ModelAdmin, request: HttpRequest, items: Sequence[str], message: str, level: int
-) -> None:
-    """Send ``message`` (already chosen by ngettext for ``len(items)``) if ``items``."""
-    if items:
-        modeladmin.message_user(
-            request, message % {"count": len(items), "items": summary(items)}, level
-        )
 
 
 def require(request: HttpRequest, allowed: bool) -> None:
@@ -89,32 +103,46 @@ def too_many(modeladmin: ModelAdmin, request: HttpRequest, count: int) -> bool:
     return True
 
 
+def selection(
+    modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[M]
+) -> list[M] | None:
+    """The selected rows, oldest first; ``None`` (the user is told) when there are too many."""
+    objects = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
+    if too_many(modeladmin, request, len(objects)):
+        return None
+    return objects
+
+
 def action_page(
     modeladmin: ModelAdmin,
     request: HttpRequest,
     *,
     template: str,
     action: str,
-    title: str,
-    objects: Sequence[models.Model],
+    title: Promise,
+    objects: Sequence[M],
     headers: Sequence[object],
-    rows: Sequence[Sequence[object]],
+    row: Callable[[M], Sequence[object]],
     submit_label: str,
     form: Any = None,
     **extra: Any,
 ) -> TemplateResponse:
-    """An intermediate page that posts the same action back with ``apply``."""
+    """An intermediate page that posts the same action back with ``apply``.
+
+    ``title`` is ``ngettext_lazy(singular, plural, "count")``, counted over ``objects``;
+    ``row`` gives the table's cells for one object.
+    """
     opts = modeladmin.model._meta
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": title,
+        "title": title % {"count": len(objects)},
         "opts": opts,
         "app_label": opts.app_label,
         "action": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "selected_ids": [str(obj.pk) for obj in objects],
         "headers": headers,
-        "rows": rows,
+        "rows": [row(obj) for obj in objects],
         "form": form,
         "submit_label": submit_label,
         **extra,
@@ -139,6 +167,15 @@ def may_refresh(request: HttpRequest, model: type[models.Model]) -> bool:
     return permission is not None and request.user.has_perm(permission)
 
 
+class RefreshPermission:
+    """``has_refresh_permission`` for the admins that offer a refresh action."""
+
+    model: Any
+
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        return may_refresh(request, self.model)
+
+
 def applying(request: HttpRequest) -> bool:
     """Whether this POST comes from the intermediate page rather than the action list."""
     return request.method == "POST" and "apply" in request.POST
@@ -147,63 +184,80 @@ def applying(request: HttpRequest) -> bool:
 # -- refresh ------------------------------------------------------------------
 
 
-def _count_sync(tally: Tally, label: object, obj: Any, result: ApplyResult | None) -> None:
-    if result is None:
-        obj.refresh_from_db(fields=["last_error"])
-        tally.fail(label, obj.last_error or _("the provider did not answer"))
-    elif result.outcome in (Outcome.MISMATCH, Outcome.NOT_FOUND):
-        tally.fail(label, result.detail or result.outcome.value)
-    else:
-        tally.done.append(f"{label}: {obj.get_status_display()}")
+def _refresh(
+    modeladmin: ModelAdmin,
+    request: HttpRequest,
+    queryset: models.QuerySet[Any],
+    *,
+    kind: str,
+    provider_id: Callable[[Any], str],
+    sync: Callable[..., ApplyResult | None],
+) -> None:
+    """Pull each selected payment or agreement (``kind``) with ``sync``."""
+    require(request, may_refresh(request, modeladmin.model))
+    if too_many(modeladmin, request, queryset.count()):
+        return
+    tally = Tally()
+    for obj in queryset:
+        label = obj.reference
+        if obj.status == obj.Status.CREATED and not (provider_id(obj) or obj.needs_reconciliation):
+            tally.fail(label, _("not sent to the provider yet"))
+            continue
+        try:
+            result = sync(obj, source=ChangeSource.ADMIN)
+        except KakaoPayError as exc:
+            logger.warning("Admin refresh of %s %s failed: %s", kind, obj.pk, exc)
+            tally.fail(label, exc)
+            continue
+        if result is None:
+            obj.refresh_from_db(fields=["last_error"])
+            tally.fail(label, obj.last_error or _("the provider did not answer"))
+        elif result.outcome in (Outcome.MISMATCH, Outcome.NOT_FOUND):
+            tally.fail(label, result.detail or result.outcome.value)
+        else:
+            tally.done.append(f"{label}: {obj.get_status_display()}")
+    tally.report(
+        modeladmin,
+        request,
+        done=ngettext_lazy(
+            "%(count)d record was refreshed from the provider: %(items)s",
+            "%(count)d records were refreshed from the provider: %(items)s",
+            "count",
+        ),
+        failed=ngettext_lazy(
+            "%(count)d record could not be refreshed: %(items)s",
+            "%(count)d records could not be refreshed: %(items)s",
+            "count",
+        ),
+    )
 
 
 @admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["refresh"])
 def refresh_payments(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Payment]
 ) -> None:
-    require(request, may_refresh(request, modeladmin.model))
-    if too_many(modeladmin, request, queryset.count()):
-        return
-    tally = Tally()
-    for payment in queryset:
-        started = payment.provider_payment_id or payment.provider_session_id
-        if payment.status == PaymentStatus.CREATED and not (
-            started or payment.needs_reconciliation
-        ):
-            tally.fail(payment.reference, _("not sent to the provider yet"))
-            continue
-        try:
-            result = services.sync_payment(payment, source=ChangeSource.ADMIN)
-        except KakaoPayError as exc:
-            logger.warning("Admin refresh of payment %s failed: %s", payment.pk, exc)
-            tally.fail(payment.reference, exc)
-            continue
-        _count_sync(tally, payment.reference, payment, result)
-    report_refresh(modeladmin, request, tally)
+    _refresh(
+        modeladmin,
+        request,
+        queryset,
+        kind="payment",
+        provider_id=lambda payment: payment.provider_payment_id or payment.provider_session_id,
+        sync=services.sync_payment,
+    )
 
 
 @admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["refresh"])
 def refresh_preapprovals(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
 ) -> None:
-    require(request, may_refresh(request, modeladmin.model))
-    if too_many(modeladmin, request, queryset.count()):
-        return
-    tally = Tally()
-    for preapproval in queryset:
-        if preapproval.status == PreapprovalStatus.CREATED and not (
-            preapproval.provider_preapproval_id or preapproval.needs_reconciliation
-        ):
-            tally.fail(preapproval.reference, _("not sent to the provider yet"))
-            continue
-        try:
-            result = services.sync_preapproval(preapproval, source=ChangeSource.ADMIN)
-        except KakaoPayError as exc:
-            logger.warning("Admin refresh of preapproval %s failed: %s", preapproval.pk, exc)
-            tally.fail(preapproval.reference, exc)
-            continue
-        _count_sync(tally, preapproval.reference, preapproval, result)
-    report_refresh(modeladmin, request, tally)
+    _refresh(
+        modeladmin,
+        request,
+        queryset,
+        kind="preapproval",
+        provider_id=lambda preapproval: preapproval.provider_preapproval_id,
+        sync=services.sync_preapproval,
+    )
 
 
 @admin.action(
@@ -222,31 +276,6 @@ def refresh_refunds(
     if too_many(modeladmin, request, len(payments)):
         return
     refresh_payments(modeladmin, request, Payment.objects.filter(pk__in=list(payments)))
-
-
-def report_refresh(modeladmin: ModelAdmin, request: HttpRequest, tally: Tally) -> None:
-    tell(
-        modeladmin,
-        request,
-        tally.done,
-        ngettext(
-            "%(count)d record was refreshed from the provider: %(items)s",
-            "%(count)d records were refreshed from the provider: %(items)s",
-            len(tally.done),
-        ),
-        messages.SUCCESS,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.failed,
-        ngettext(
-            "%(count)d record could not be refreshed: %(items)s",
-            "%(count)d records could not be refreshed: %(items)s",
-            len(tally.failed),
-        ),
-        messages.ERROR,
-    )
 
 
 # -- replay -------------------------------------------------------------------
@@ -283,25 +312,17 @@ def replay_events(
             tally.done.append(f"{label}: {event.get_status_display()}")
         else:
             tally.fail(label, event.last_error or f"HTTP {response.status_code}")
-    tell(
+    tally.report(
         modeladmin,
         request,
-        tally.done,
-        ngettext(
+        done=ngettext_lazy(
             "%(count)d notification was replayed: %(items)s",
             "%(count)d notifications were replayed: %(items)s",
-            len(tally.done),
+            "count",
         ),
-        messages.SUCCESS,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.failed,
-        ngettext(
+        failed=ngettext_lazy(
             "%(count)d notification was not replayed: %(items)s",
             "%(count)d notifications were not replayed: %(items)s",
-            len(tally.failed),
+            "count",
         ),
-        messages.ERROR,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db import models, transaction
@@ -15,6 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from ..models import StatusTransition, WebhookEvent
 from . import display
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+    from django.utils.functional import _StrPromise
+
 # Fields of the provider-tracking mixin, shown together on every change page.
 PROVIDER_FIELDS = (
     "provider_status",
@@ -23,6 +27,28 @@ PROVIDER_FIELDS = (
     "last_error",
     "payload_display",
 )
+
+# The customer's details (``CustomerFields``) and the site's user, where a row has them.
+CUSTOMER_FIELDSET: tuple[_StrPromise, _FieldOpts] = (
+    _("Customer"),
+    {"fields": ("customer_name", "customer_email", "customer_phone", "user")},
+)
+
+
+class AmountColumn:
+    """The amount in the row's currency (models with ``MoneyDisplayMixin``)."""
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_column(self, obj: Any) -> str:
+        return str(obj.amount_display)
+
+
+class CustomerColumn:
+    """The customer's name and email (models with ``CustomerFields``)."""
+
+    @admin.display(description=_("customer"), ordering="customer_email")
+    def customer_column(self, obj: Any) -> SafeString | str:
+        return display.customer(obj.customer_name, obj.customer_email)
 
 
 class ProviderRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -102,28 +128,38 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
         return display.status_badge(obj)
 
 
-class TransitionInline(ReadOnlyInline):
-    model = StatusTransition
-    fields = ("created_at", "from_status", "to_status", "source", "evidence_display")
-    readonly_fields = fields
-    show_change_link = False
-    verbose_name_plural = _("status history")
+class EvidenceDisplay:
+    """A status transition's evidence, indented."""
 
     @admin.display(description=_("evidence"))
     def evidence_display(self, obj: StatusTransition) -> SafeString | str:
         return display.pretty_json(obj.evidence)
 
 
-def webhook_event_ids(transitions: models.QuerySet[StatusTransition]) -> list[int]:
-    """Inbox rows named in the evidence of ``transitions`` (webhook-caused changes).
+class TransitionInline(EvidenceDisplay, ReadOnlyInline):
+    model = StatusTransition
+    fields = ("created_at", "from_status", "to_status", "source", "evidence_display")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("status history")
+
+
+def webhook_event_id(evidence: Any) -> int | None:
+    """The inbox row a transition's evidence names, if a notification caused it.
 
     There is no foreign key from a transition to its notification; the
     webhook service records ``{"webhook_event": <pk>}`` in the evidence.
     """
+    value = evidence.get("webhook_event") if isinstance(evidence, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def webhook_event_ids(transitions: models.QuerySet[StatusTransition]) -> list[int]:
+    """Inbox rows named in the evidence of ``transitions`` (webhook-caused changes)."""
     ids: list[int] = []
     for evidence in transitions.values_list("evidence", flat=True):
-        value = evidence.get("webhook_event") if isinstance(evidence, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool) and value not in ids:
+        value = webhook_event_id(evidence)
+        if value is not None and value not in ids:
             ids.append(value)
     return ids
 

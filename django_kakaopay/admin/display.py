@@ -85,15 +85,22 @@ def customer(name: str, email: str) -> SafeString | str:
     return name or email or "-"
 
 
+def change_url(model: type[models.Model] | models.Model, pk: Any) -> str:
+    """The admin change page of ``model``'s row ``pk``, or ``""`` when it has none."""
+    opts = model._meta
+    try:
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
 def admin_link(obj: models.Model | None, label: object = None) -> SafeString | str:
     """A link to ``obj``'s admin change page, or its text when it has none."""
     if obj is None:
         return "-"
     text = obj if label is None else label
-    opts = obj._meta
-    try:
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    except NoReverseMatch:
+    url = change_url(obj, obj.pk)
+    if not url:
         return str(text)
     return format_html('<a href="{}">{}</a>', url, text)
 

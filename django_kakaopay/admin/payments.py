@@ -13,9 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Payment, Refund, StatusTransition
 from ..money import format_money
 from . import display
-from .actions import may_refresh, refresh_payments, refresh_refunds
+from .actions import RefreshPermission, refresh_payments, refresh_refunds
 from .common import (
+    CUSTOMER_FIELDSET,
     PROVIDER_FIELDS,
+    AmountColumn,
+    CustomerColumn,
     ProviderRecordAdmin,
     ReadOnlyInline,
     TransitionInline,
@@ -24,7 +27,7 @@ from .common import (
 from .refund_action import REFUND_PERMISSION, refund_payments, refundability, with_pending_refunds
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(AmountColumn, ReadOnlyInline):
     model = Refund
     fields = (
         "reference",
@@ -41,13 +44,9 @@ class RefundInline(ReadOnlyInline):
         # The amount's currency lives on the payment: one join, not a query per refund.
         return super().get_queryset(request).select_related("payment")
 
-    @admin.display(description=_("amount"))
-    def amount_column(self, obj: Refund) -> str:
-        return obj.amount_display
-
 
 @admin.register(Payment)
-class PaymentAdmin(ProviderRecordAdmin):
+class PaymentAdmin(AmountColumn, CustomerColumn, RefreshPermission, ProviderRecordAdmin):
     # Local notes only: neither is sent to the provider again after checkout.
     editable_fields = ("description", "metadata")
     list_display = (
@@ -99,7 +98,7 @@ class PaymentAdmin(ProviderRecordAdmin):
                 )
             },
         ),
-        (_("Customer"), {"fields": ("customer_name", "customer_email", "customer_phone", "user")}),
+        CUSTOMER_FIELDSET,
         (
             _("Provider"),
             {
@@ -137,13 +136,6 @@ class PaymentAdmin(ProviderRecordAdmin):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REFUND_PERMISSION)
 
-    def has_refresh_permission(self, request: HttpRequest) -> bool:
-        return may_refresh(request, self.model)
-
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_column(self, obj: Payment) -> str:
-        return obj.amount_display
-
     @admin.display(description=_("refunded amount"), ordering="refunded_amount")
     def refunded_column(self, obj: Payment) -> str:
         return format_money(obj.refunded_amount, obj.currency) if obj.refunded_amount else "-"
@@ -155,10 +147,6 @@ class PaymentAdmin(ProviderRecordAdmin):
         state = refundability(annotated or obj)
         amount = format_money(state.remaining, obj.currency)
         return f"{amount} ({state.problem})" if state.problem else amount
-
-    @admin.display(description=_("customer"), ordering="customer_email")
-    def customer_column(self, obj: Payment) -> SafeString | str:
-        return display.customer(obj.customer_name, obj.customer_email)
 
     @admin.display(description=_("provider's dashboard"))
     def dashboard(self, obj: Payment) -> SafeString | str:
@@ -177,7 +165,7 @@ class PaymentAdmin(ProviderRecordAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ProviderRecordAdmin):
+class RefundAdmin(AmountColumn, RefreshPermission, ProviderRecordAdmin):
     list_display = (
         "reference",
         "payment_link",
@@ -236,13 +224,6 @@ class RefundAdmin(ProviderRecordAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing on a refund is a local note: it is all the provider's record.
         return False
-
-    def has_refresh_permission(self, request: HttpRequest) -> bool:
-        return may_refresh(request, self.model)
-
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_column(self, obj: Refund) -> str:
-        return obj.amount_display
 
     @admin.display(description=_("payment"), ordering="payment__reference")
     def payment_link(self, obj: Refund) -> SafeString | str:

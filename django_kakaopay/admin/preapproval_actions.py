@@ -7,23 +7,13 @@ from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from .. import services
 from ..exceptions import InvalidPaymentRequest, KakaoPayError, PreapprovalNotActive
 from ..models import ChangeSource, Payment, Preapproval
 from ..status import PaymentStatus, PreapprovalStatus
-from .actions import (
-    MAX_SELECTION,
-    ModelAdmin,
-    Tally,
-    action_page,
-    applying,
-    logger,
-    require,
-    tell,
-    too_many,
-)
+from .actions import ModelAdmin, Tally, action_page, applying, logger, require, selection
 from .forms import ChargeForm
 
 CHARGE_PERMISSION = "django_kakaopay.charge_preapproval"
@@ -59,8 +49,8 @@ def cancel_preapprovals(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
 ) -> TemplateResponse | None:
     require(request, request.user.has_perm(CANCEL_PERMISSION))
-    preapprovals = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
-    if too_many(modeladmin, request, len(preapprovals)):
+    preapprovals = selection(modeladmin, request, queryset)
+    if preapprovals is None:
         return None
     if not applying(request):
         return action_page(
@@ -68,13 +58,12 @@ def cancel_preapprovals(
             request,
             template="admin/django_kakaopay/preapproval/cancel.html",
             action="cancel_preapprovals",
-            title=ngettext(
-                "Cancel %(count)d agreement", "Cancel %(count)d agreements", len(preapprovals)
-            )
-            % {"count": len(preapprovals)},
+            title=ngettext_lazy(
+                "Cancel %(count)d agreement", "Cancel %(count)d agreements", "count"
+            ),
             objects=preapprovals,
             headers=HEADERS,
-            rows=[_row(preapproval) for preapproval in preapprovals],
+            row=_row,
             submit_label=_("Yes, cancel them"),
         )
     tally = Tally()
@@ -100,40 +89,26 @@ def cancel_preapprovals(
             tally.waiting.append(label)
         else:
             tally.fail(label, preapproval.last_error or _("the provider did not confirm it"))
-    tell(
+    tally.report(
         modeladmin,
         request,
-        tally.done,
-        ngettext(
+        done=ngettext_lazy(
             "%(count)d agreement was canceled: %(items)s",
             "%(count)d agreements were canceled: %(items)s",
-            len(tally.done),
+            "count",
         ),
-        messages.SUCCESS,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.waiting,
-        ngettext(
+        waiting=ngettext_lazy(
             "%(count)d cancellation has an unknown outcome and will be checked "
             "against the provider: %(items)s",
             "%(count)d cancellations have an unknown outcome and will be checked "
             "against the provider: %(items)s",
-            len(tally.waiting),
+            "count",
         ),
-        messages.WARNING,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.failed,
-        ngettext(
+        failed=ngettext_lazy(
             "%(count)d agreement was not canceled: %(items)s",
             "%(count)d agreements were not canceled: %(items)s",
-            len(tally.failed),
+            "count",
         ),
-        messages.ERROR,
     )
     return None
 
@@ -146,8 +121,8 @@ def charge_preapprovals(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Preapproval]
 ) -> TemplateResponse | None:
     require(request, request.user.has_perm(CHARGE_PERMISSION))
-    preapprovals = list(queryset.order_by("created_at")[: MAX_SELECTION + 1])
-    if too_many(modeladmin, request, len(preapprovals)):
+    preapprovals = selection(modeladmin, request, queryset)
+    if preapprovals is None:
         return None
     currencies = {preapproval.currency for preapproval in preapprovals}
     if len(currencies) > 1:
@@ -176,13 +151,10 @@ def charge_preapprovals(
         request,
         template="admin/django_kakaopay/preapproval/charge.html",
         action="charge_preapprovals",
-        title=ngettext(
-            "Charge %(count)d agreement", "Charge %(count)d agreements", len(preapprovals)
-        )
-        % {"count": len(preapprovals)},
+        title=ngettext_lazy("Charge %(count)d agreement", "Charge %(count)d agreements", "count"),
         objects=preapprovals,
         headers=HEADERS,
-        rows=[_row(preapproval) for preapproval in preapprovals],
+        row=_row,
         submit_label=_("Charge"),
         form=form,
     )
@@ -267,36 +239,22 @@ def _charge(
             tally.done.append(item)
         else:
             tally.waiting.append(item)
-    tell(
+    tally.report(
         modeladmin,
         request,
-        tally.done,
-        ngettext(
+        done=ngettext_lazy(
             "%(count)d agreement was charged: %(items)s",
             "%(count)d agreements were charged: %(items)s",
-            len(tally.done),
+            "count",
         ),
-        messages.SUCCESS,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.waiting,
-        ngettext(
+        waiting=ngettext_lazy(
             "%(count)d charge was sent and waits for the provider: %(items)s",
             "%(count)d charges were sent and wait for the provider: %(items)s",
-            len(tally.waiting),
+            "count",
         ),
-        messages.WARNING,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.failed,
-        ngettext(
+        failed=ngettext_lazy(
             "%(count)d agreement was not charged: %(items)s",
             "%(count)d agreements were not charged: %(items)s",
-            len(tally.failed),
+            "count",
         ),
-        messages.ERROR,
     )

@@ -13,9 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Payment, Preapproval, StatusTransition
 from . import display
-from .actions import may_refresh, refresh_preapprovals
+from .actions import RefreshPermission, refresh_preapprovals
 from .common import (
+    CUSTOMER_FIELDSET,
     PROVIDER_FIELDS,
+    AmountColumn,
+    CustomerColumn,
     ProviderRecordAdmin,
     ReadOnlyInline,
     TransitionInline,
@@ -46,7 +49,7 @@ def _has_field(name: str) -> bool:
     return True
 
 
-class ChargeInline(ReadOnlyInline):
+class ChargeInline(AmountColumn, ReadOnlyInline):
     model = Payment
     fk_name = "preapproval"
     fields = ("reference", "billing_period", "amount_column", "status_badge", "created_at")
@@ -54,13 +57,9 @@ class ChargeInline(ReadOnlyInline):
     verbose_name = _("charge")
     verbose_name_plural = _("charges")
 
-    @admin.display(description=_("amount"))
-    def amount_column(self, obj: Payment) -> str:
-        return obj.amount_display
-
 
 @admin.register(Preapproval)
-class PreapprovalAdmin(ProviderRecordAdmin):
+class PreapprovalAdmin(CustomerColumn, RefreshPermission, ProviderRecordAdmin):
     # Local notes only: neither changes the agreement at the provider.
     editable_fields = ("description", "metadata")
     list_display = (
@@ -101,7 +100,7 @@ class PreapprovalAdmin(ProviderRecordAdmin):
                 )
             },
         ),
-        (_("Customer"), {"fields": ("customer_name", "customer_email", "customer_phone", "user")}),
+        CUSTOMER_FIELDSET,
         (
             _("Provider"),
             {
@@ -142,9 +141,6 @@ class PreapprovalAdmin(ProviderRecordAdmin):
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CANCEL_PERMISSION)
 
-    def has_refresh_permission(self, request: HttpRequest) -> bool:
-        return may_refresh(request, self.model)
-
     @admin.display(description=_("maximum amount per charge"), ordering="max_amount")
     def max_amount_column(self, obj: Preapproval) -> str:
         return obj.max_amount_display or "-"
@@ -152,10 +148,6 @@ class PreapprovalAdmin(ProviderRecordAdmin):
     @admin.display(description=_("charges"), ordering="charge_total")
     def charge_count(self, obj: Preapproval) -> int:
         return int(getattr(obj, "charge_total", 0))
-
-    @admin.display(description=_("customer"), ordering="customer_email")
-    def customer_column(self, obj: Preapproval) -> SafeString | str:
-        return display.customer(obj.customer_name, obj.customer_email)
 
     @admin.display(description=_("provider's dashboard"))
     def dashboard(self, obj: Preapproval) -> SafeString | str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from .. import services
 from ..backends.base import Capability
@@ -31,17 +31,7 @@ from ..exceptions import KakaoPayError, RefundNotAllowed
 from ..models import ChangeSource, Payment
 from ..money import format_money
 from ..status import RefundStatus
-from .actions import (
-    MAX_SELECTION,
-    ModelAdmin,
-    Tally,
-    action_page,
-    applying,
-    logger,
-    require,
-    tell,
-    too_many,
-)
+from .actions import ModelAdmin, Tally, action_page, applying, logger, require, selection
 from .forms import RefundForm
 
 REFUND_PERMISSION = "django_kakaopay.refund_payment"
@@ -143,8 +133,8 @@ def refund_payments(
     modeladmin: ModelAdmin, request: HttpRequest, queryset: models.QuerySet[Payment]
 ) -> TemplateResponse | None:
     require(request, request.user.has_perm(REFUND_PERMISSION))
-    payments = list(with_pending_refunds(queryset).order_by("created_at")[: MAX_SELECTION + 1])
-    if too_many(modeladmin, request, len(payments)):
+    payments = selection(modeladmin, request, with_pending_refunds(queryset))
+    if payments is None:
         return None
     single = len(payments) == 1
     currency = payments[0].currency
@@ -172,11 +162,10 @@ def refund_payments(
         request,
         template="admin/django_kakaopay/payment/refund.html",
         action="refund_payments",
-        title=ngettext("Refund %(count)d payment", "Refund %(count)d payments", len(payments))
-        % {"count": len(payments)},
+        title=ngettext_lazy("Refund %(count)d payment", "Refund %(count)d payments", "count"),
         objects=payments,
         headers=HEADERS,
-        rows=[_row(payment) for payment in payments],
+        row=_row,
         submit_label=_("Refund"),
         form=form,
         single=single,
@@ -216,36 +205,22 @@ def _refund(
             tally.waiting.append(f"{label} ({money})")
         else:
             tally.done.append(f"{label} ({money})")
-    tell(
+    tally.report(
         modeladmin,
         request,
-        tally.done,
-        ngettext(
+        done=ngettext_lazy(
             "%(count)d payment was refunded: %(items)s",
             "%(count)d payments were refunded: %(items)s",
-            len(tally.done),
+            "count",
         ),
-        messages.SUCCESS,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.waiting,
-        ngettext(
+        waiting=ngettext_lazy(
             "%(count)d refund was requested and waits for the provider's confirmation: %(items)s",
             "%(count)d refunds were requested and wait for the provider's confirmation: %(items)s",
-            len(tally.waiting),
+            "count",
         ),
-        messages.WARNING,
-    )
-    tell(
-        modeladmin,
-        request,
-        tally.failed,
-        ngettext(
+        failed=ngettext_lazy(
             "%(count)d payment could not be refunded: %(items)s",
             "%(count)d payments could not be refunded: %(items)s",
-            len(tally.failed),
+            "count",
         ),
-        messages.ERROR,
     )

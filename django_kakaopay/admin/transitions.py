@@ -6,18 +6,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from ..models import StatusTransition
+from ..models import StatusTransition, WebhookEvent
 from . import display
-from .common import ProviderRecordAdmin
+from .common import EvidenceDisplay, ProviderRecordAdmin, webhook_event_id
 
 
 @admin.register(StatusTransition)
-class StatusTransitionAdmin(ProviderRecordAdmin):
+class StatusTransitionAdmin(EvidenceDisplay, ProviderRecordAdmin):
     list_display = (
         "created_at",
         "subject",
@@ -38,15 +37,7 @@ class StatusTransitionAdmin(ProviderRecordAdmin):
         "refund__provider_refund_id",
     )
     date_hierarchy = "created_at"
-    fields = (
-        "created_at",
-        "subject",
-        "from_status",
-        "to_status",
-        "source",
-        "webhook_event",
-        "evidence_display",
-    )
+    fields = (*list_display, "evidence_display")
     readonly_fields = ("subject", "webhook_event", "evidence_display")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -59,15 +50,8 @@ class StatusTransitionAdmin(ProviderRecordAdmin):
     @admin.display(description=_("notification"))
     def webhook_event(self, obj: StatusTransition) -> SafeString | str:
         # The evidence names the inbox row; linking by id costs no query.
-        event_id = obj.evidence.get("webhook_event") if isinstance(obj.evidence, dict) else None
-        if not isinstance(event_id, int) or isinstance(event_id, bool):
+        event_id = webhook_event_id(obj.evidence)
+        if event_id is None:
             return "-"
-        try:
-            url = reverse("admin:django_kakaopay_webhookevent_change", args=[event_id])
-        except NoReverseMatch:
-            return str(event_id)
-        return format_html('<a href="{}">#{}</a>', url, event_id)
-
-    @admin.display(description=_("evidence"))
-    def evidence_display(self, obj: StatusTransition) -> SafeString | str:
-        return display.pretty_json(obj.evidence)
+        url = display.change_url(WebhookEvent, event_id)
+        return format_html('<a href="{}">#{}</a>', url, event_id) if url else str(event_id)

@@ -282,19 +282,46 @@ def reconcile_payment(
     )
     if applied.outcome == Outcome.MISMATCH:
         return _result(payment, "payment", old_status, was_unknown, applied.detail, unknown=True)
+    return _after_pull(
+        payment, "payment", snapshot, now, expire_after, source, old_status, was_unknown
+    )
+
+
+def _after_pull(
+    obj: Payment | Preapproval,
+    kind: ObjectKind,
+    snapshot: PaymentSnapshot | PreapprovalSnapshot,
+    now: datetime,
+    expire_after: float,
+    source: ChangeSource | str,
+    old_status: str,
+    was_unknown: bool,
+) -> ReconcileResult:
+    """The result of a pull already applied: unknown if unreadable, else expire if abandoned."""
     if snapshot.status is None:
         detail = _("The provider reported a status that is not understood: %(status)s.") % {
             "status": snapshot.provider_status or "?"
         }
-        return _result(payment, "payment", old_status, was_unknown, detail, unknown=True)
-    if _still_pending(payment.status, snapshot, payment.created_at, now, expire_after):
+        return _result(obj, kind, old_status, was_unknown, detail, unknown=True)
+    _expire_if_abandoned(obj, snapshot, now, expire_after, source)
+    return _result(obj, kind, old_status, was_unknown)
+
+
+def _expire_if_abandoned(
+    obj: Payment | Preapproval,
+    snapshot: PaymentSnapshot | PreapprovalSnapshot,
+    now: datetime,
+    expire_after: float,
+    source: ChangeSource | str,
+) -> None:
+    """Expire here what the provider still reports open past the expiry window."""
+    if _still_pending(obj.status, snapshot, obj.created_at, now, expire_after):
         _close(
-            payment,
-            PaymentStatus.EXPIRED,
+            obj,
+            PaymentStatus.EXPIRED if isinstance(obj, Payment) else PreapprovalStatus.EXPIRED,
             source=source,
             evidence=_expired_evidence(snapshot.provider_status, expire_after),
         )
-    return _result(payment, "payment", old_status, was_unknown)
 
 
 def _still_pending(
@@ -386,19 +413,9 @@ def reconcile_preapproval(
         _note_error(preapproval, exc)
         return _result(preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True)
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "reconcile"})
-    if snapshot.status is None:
-        detail = _("The provider reported a status that is not understood: %(status)s.") % {
-            "status": snapshot.provider_status or "?"
-        }
-        return _result(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
-    if _still_pending(preapproval.status, snapshot, preapproval.created_at, now, expire_after):
-        _close(
-            preapproval,
-            PreapprovalStatus.EXPIRED,
-            source=source,
-            evidence=_expired_evidence(snapshot.provider_status, expire_after),
-        )
-    return _result(preapproval, "preapproval", old_status, was_unknown)
+    return _after_pull(
+        preapproval, "preapproval", snapshot, now, expire_after, source, old_status, was_unknown
+    )
 
 
 ENDED = (PreapprovalStatus.CANCELED, PreapprovalStatus.FAILED, PreapprovalStatus.EXPIRED)
@@ -432,15 +449,7 @@ def _retry_cancel(
             apply_preapproval_snapshot(
                 preapproval, snapshot, source=source, evidence={"step": "reconcile"}
             )
-            if _still_pending(
-                preapproval.status, snapshot, preapproval.created_at, now, expire_after
-            ):
-                _close(
-                    preapproval,
-                    PreapprovalStatus.EXPIRED,
-                    source=source,
-                    evidence=_expired_evidence(snapshot.provider_status, expire_after),
-                )
+            _expire_if_abandoned(preapproval, snapshot, now, expire_after, source)
         if preapproval.status not in ENDED:
             detail = _("The provider refused the cancellation: %(error)s") % {"error": exc}
             return _result(

@@ -23,7 +23,7 @@ from django.utils.translation import pgettext_lazy
 
 from ..backends.base import BaseBackend, WebhookOutcome
 from ..conf import get_backend
-from ..exceptions import MalformedWebhook, WebhookAuthenticationError
+from ..exceptions import MalformedWebhook, WebhookAuthenticationError, WebhookNotReplayable
 from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
 from .apply import Outcome, apply_update
 
@@ -157,7 +157,7 @@ def replay_event(
     ``rejected`` one failed authentication.
     """
     if event.status != WebhookEventStatus.FAILED:
-        raise WebhookAuthenticationError(
+        raise WebhookNotReplayable(
             _("Only failed notifications can be replayed; this one is %(status)s.")
             % {"status": event.get_status_display()}
         )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from ... import services
 from ...services.schedule import local_today
-from ._options import check_backend, iso_date, positive_int
+from ._options import add_scope_arguments, check_backend, finish, iso_date
 
 
 class Command(BaseCommand):
@@ -31,17 +31,10 @@ class Command(BaseCommand):
                 "accepted with --dry-run: charging ahead of time would take money early."
             ),
         )
-        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
-        parser.add_argument(
-            "--limit",
-            type=positive_int,
-            metavar="N",
-            help=_("Charge at most this many preapprovals."),
-        )
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help=_("List what would be charged; call no provider, change nothing."),
+        add_scope_arguments(
+            parser,
+            limit_help=_("Charge at most this many preapprovals."),
+            dry_run_help=_("List what would be charged; call no provider, change nothing."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -82,12 +75,10 @@ class Command(BaseCommand):
             "failed": report.failed,
             "skipped": report.skipped,
         }
-        if report.ok:
-            self.stdout.write(self.style.SUCCESS(summary))
-            return
-        self.stdout.write(self.style.ERROR(summary))
-        raise CommandError(
+        finish(
+            self,
+            report.ok,
+            summary,
             _("%(count)d charge(s) failed or have an unknown outcome.")
             % {"count": report.failed + report.unknown},
-            returncode=1,
         )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import check_backend, non_negative_int, positive_int
+from ._options import add_scope_arguments, check_backend, finish, non_negative_int
 
 
 class Command(BaseCommand):
@@ -41,17 +41,10 @@ class Command(BaseCommand):
                 "long after creation (default: the EXPIRE_AFTER setting)."
             ),
         )
-        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
-        parser.add_argument(
-            "--limit",
-            type=positive_int,
-            metavar="N",
-            help=_("Check at most this many objects."),
-        )
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help=_("List what would be checked; call no provider, change nothing."),
+        add_scope_arguments(
+            parser,
+            limit_help=_("Check at most this many objects."),
+            dry_run_help=_("List what would be checked; call no provider, change nothing."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -92,12 +85,10 @@ class Command(BaseCommand):
             "errors": report.errors,
             "skipped": report.skipped,
         }
-        if report.ok:
-            self.stdout.write(self.style.SUCCESS(summary))
-            return
-        self.stdout.write(self.style.ERROR(summary))
-        raise CommandError(
+        finish(
+            self,
+            report.ok,
+            summary,
             _("%(count)d object(s) failed or are still unknown.")
             % {"count": report.errors + report.still_unknown},
-            returncode=1,
         )

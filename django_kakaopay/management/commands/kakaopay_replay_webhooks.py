@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import check_backend, non_negative_int, positive_int
+from ._options import add_scope_arguments, check_backend, finish, non_negative_int, positive_int
 
 # Deliveries and replays of one notification before the job stops retrying it.
 DEFAULT_MAX_ATTEMPTS = 10
@@ -35,13 +35,7 @@ class Command(BaseCommand):
             metavar="EVENT_ID",
             help=_("Inbox row ids (default: every failed notification)."),
         )
-        parser.add_argument("--backend", metavar="ALIAS", help=_("Only this backend alias."))
-        parser.add_argument(
-            "--limit",
-            type=positive_int,
-            metavar="N",
-            help=_("Replay at most this many notifications."),
-        )
+        add_scope_arguments(parser, limit_help=_("Replay at most this many notifications."))
         parser.add_argument(
             "--max-attempts",
             type=non_negative_int,
@@ -76,11 +70,9 @@ class Command(BaseCommand):
             "skipped": report.skipped,
             "held_back": report.held_back,
         }
-        if report.ok:
-            self.stdout.write(self.style.SUCCESS(summary))
-            return
-        self.stdout.write(self.style.ERROR(summary))
-        raise CommandError(
+        finish(
+            self,
+            report.ok,
+            summary,
             _("%(count)d notification(s) could not be replayed.") % {"count": report.failed},
-            returncode=1,
         )
