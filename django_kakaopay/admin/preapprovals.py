@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Payment, Preapproval, StatusTransition
+from ..services import billing
 from . import display
 from .actions import RefreshPermission, refresh_preapprovals
 from .common import (
@@ -31,14 +32,8 @@ from .preapproval_actions import (
     charge_preapprovals,
 )
 
-PLAN_FIELDS = (
-    "billing_amount",
-    "billing_interval",
-    "billing_interval_count",
-    "billing_anchor",
-    "next_charge_on",
-    "cancel_requested_at",
-)
+# The billing plan as the service saves it, and the pending cancellation that stops it.
+PLAN_FIELDS = (*billing.PLAN_FIELDS, "cancel_requested_at")
 
 
 def _has_field(name: str) -> bool:

@@ -464,24 +464,19 @@ def _send_charge(preapproval: Preapproval, payment: Payment) -> ChargeLine:
             billing_period=period,
             source=ChangeSource.COMMAND,
         )
-    except KakaoPayError as exc:
-        return _line(
-            preapproval,
-            period,
-            ChargeOutcome.FAILED,
-            amount=payment.amount,
-            payment=payment,
-            detail=str(exc),
-        )
     except Exception as exc:
-        logger.exception("Charging preapproval %s for %s failed", preapproval.pk, period)
+        if isinstance(exc, KakaoPayError):
+            detail = str(exc)
+        else:
+            logger.exception("Charging preapproval %s for %s failed", preapproval.pk, period)
+            detail = f"{type(exc).__name__}: {exc}"
         return _line(
             preapproval,
             period,
             ChargeOutcome.FAILED,
             amount=payment.amount,
             payment=payment,
-            detail=f"{type(exc).__name__}: {exc}",
+            detail=detail,
         )
     return _line(
         preapproval,
