@@ -136,9 +136,27 @@ class EvidenceDisplay:
         return display.pretty_json(obj.evidence)
 
 
-class TransitionInline(EvidenceDisplay, ReadOnlyInline):
+class TransitionStatuses:
+    """The log's from/to statuses as translated badges, like the records' own status."""
+
+    @admin.display(description=_("from"))
+    def from_status_display(self, obj: StatusTransition) -> SafeString:
+        return display.badge(obj.from_status, obj.get_from_status_display())
+
+    @admin.display(description=_("to"))
+    def to_status_display(self, obj: StatusTransition) -> SafeString:
+        return display.badge(obj.to_status, obj.get_to_status_display())
+
+
+class TransitionInline(TransitionStatuses, EvidenceDisplay, ReadOnlyInline):
     model = StatusTransition
-    fields = ("created_at", "from_status", "to_status", "source", "evidence_display")
+    fields = (
+        "created_at",
+        "from_status_display",
+        "to_status_display",
+        "source",
+        "evidence_display",
+    )
     readonly_fields = fields
     show_change_link = False
     verbose_name_plural = _("status history")

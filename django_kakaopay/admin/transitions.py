@@ -12,16 +12,16 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import StatusTransition, WebhookEvent
 from . import display
-from .common import EvidenceDisplay, ProviderRecordAdmin, webhook_event_id
+from .common import EvidenceDisplay, ProviderRecordAdmin, TransitionStatuses, webhook_event_id
 
 
 @admin.register(StatusTransition)
-class StatusTransitionAdmin(EvidenceDisplay, ProviderRecordAdmin):
+class StatusTransitionAdmin(TransitionStatuses, EvidenceDisplay, ProviderRecordAdmin):
     list_display = (
         "created_at",
         "subject",
-        "from_status",
-        "to_status",
+        "from_status_display",
+        "to_status_display",
         "source",
         "webhook_event",
     )
@@ -38,7 +38,13 @@ class StatusTransitionAdmin(EvidenceDisplay, ProviderRecordAdmin):
     )
     date_hierarchy = "created_at"
     fields = (*list_display, "evidence_display")
-    readonly_fields = ("subject", "webhook_event", "evidence_display")
+    readonly_fields = (
+        "subject",
+        "from_status_display",
+        "to_status_display",
+        "webhook_event",
+        "evidence_display",
+    )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

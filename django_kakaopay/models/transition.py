@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..status import PaymentStatus, PreapprovalStatus, RefundStatus
+
 
 class ChangeSource(models.TextChoices):
     CHECKOUT = "checkout", _("Checkout")
@@ -92,3 +94,23 @@ class StatusTransition(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError(APPEND_ONLY)
+
+    def status_label(self, value: str) -> str:
+        """The translated label of ``value`` in the status set of the changed record.
+
+        One log holds payments, refunds and agreements, so the columns carry
+        no choices of their own; the record's kind picks the labels.
+        """
+        if self.refund_id is not None:
+            choices: type[models.TextChoices] = RefundStatus
+        elif self.preapproval_id is not None:
+            choices = PreapprovalStatus
+        else:
+            choices = PaymentStatus
+        return str(dict(choices.choices).get(value, value))
+
+    def get_from_status_display(self) -> str:
+        return self.status_label(self.from_status)
+
+    def get_to_status_display(self) -> str:
+        return self.status_label(self.to_status)
