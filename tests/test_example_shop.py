@@ -8,6 +8,7 @@ receivers update orders and subscriptions.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -16,9 +17,11 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from django_kakaopay import services
 from django_kakaopay.models import Payment, SandboxTransaction
+from django_kakaopay.sandbox import provider
 from example_project.shop.models import Order, Product, Subscription
 from example_project.shop.views import current_period
 
@@ -287,3 +290,21 @@ def test_setup_shop_is_idempotent_and_prints_the_login():
     assert user is not None
     assert user.is_superuser
     assert user.is_staff
+
+
+def test_a_subscription_given_up_on_starts_when_the_customer_approves_after_all(client, coffee):
+    client.post(reverse("shop:subscribe", args=[coffee.pk]))
+    subscription = Subscription.objects.get()
+    preapproval = subscription.preapproval
+    services.start_preapproval(preapproval)
+    # Nobody approved it within a day: reconciliation expires the agreement.
+    services.reconcile(now=timezone.now() + timedelta(days=2))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.FAILED
+
+    agreement = SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id)
+    provider.decide_preapproval(agreement, "approve")
+    services.sync_preapproval(preapproval)
+
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE

@@ -49,8 +49,11 @@ def on_payment_refunded(sender: type, *, instance: Payment, **kwargs: Any) -> No
 
 
 def on_preapproval_activated(sender: type, *, instance: Preapproval, **kwargs: Any) -> None:
+    # An agreement given up on (expired by reconciliation) can still be approved
+    # by the customer afterwards; the subscription then starts after all.
     Subscription.objects.filter(
-        preapproval_id=instance.pk, status=Subscription.Status.PENDING
+        preapproval_id=instance.pk,
+        status__in=[Subscription.Status.PENDING, Subscription.Status.FAILED],
     ).update(status=Subscription.Status.ACTIVE)
 
 
