@@ -3,7 +3,8 @@
 Many threads deliver the same notification and hit the return view for the
 same payment at the same instant; the payment must move exactly once and the
 business signal must be sent exactly once. Several runs of the cron jobs
-(charge_due, reconcile) at once share the rows instead of repeating them. SQLite serialises writers and
+(charge_due, reconcile) at once share the rows instead of repeating them, and
+a refund form posted many times at once refunds once. SQLite serialises writers and
 ignores ``select_for_update``, so there these tests say why they are skipped.
 """
 
@@ -211,3 +212,21 @@ def test_concurrent_reconcile_runs_pull_each_row_once() -> None:
         assert payment.status == Payment.Status.PENDING
         assert payment.transitions.count() == 1
     LossyBackend.calls.clear()
+
+
+def test_a_double_submitted_refund_form_refunds_once() -> None:
+    """Two POSTs of the same admin refund page race; both carry the total it showed."""
+    payment = paid_payment()
+    shown = payment.refunded_amount  # nothing refunded or pending when the page was drawn
+
+    def submit() -> Refund:
+        return services.request_refund(payment, 3000, expected_refund_total=shown)
+
+    results = run_at_once([submit] * THREADS)
+    refunds = [r for r in results if isinstance(r, Refund)]
+    refused = [r for r in results if isinstance(r, RefundNotAllowed)]
+    assert len(refunds) == 1, results
+    assert len(refused) == THREADS - 1, results
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 3000
+    assert payment.refunds.count() == 1
