@@ -9,68 +9,13 @@ at the end (run pytest with ``-s`` to see it).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, NoReturn
-
 import pytest
 
 from django_kakaopay.models import Payment
 from example_project.shop.models import Order, Product, Subscription
 from example_project.shop.views import current_period
 
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-    "--lang=en-US",
-)
-WAIT_SECONDS = 15
-
-
-def _skip(reason: str) -> NoReturn:
-    print(f"SKIPPED browser test: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _skip("the selenium package is not installed (pip install selenium)")
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            _skip(f"{path} is missing (apt-get install {package})")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in CHROMIUM_ARGS:
-        options.add_argument(argument)
-    # Both binaries are there, so a failure to start is an error, not a skip.
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT_SECONDS * 2)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Any, str], None]]:
-    folder = tmp_path_factory.mktemp("shop-e2e-screenshots")
-
-    def take(driver: Any, name: str) -> None:
-        driver.save_screenshot(str(folder / f"{name}.png"))
-
-    yield take
-    print(f"Screenshots of the browser run: {folder}")
+from .conftest import WAIT_SECONDS
 
 
 @pytest.mark.django_db(transaction=True)
