@@ -699,3 +699,46 @@ def test_provider_calls_are_made_outside_any_transaction(lossy: type[LossyBacken
     assert not any(LossyBackend.in_transaction), list(
         zip(LossyBackend.calls, LossyBackend.in_transaction, strict=True)
     )
+
+
+def test_a_timed_out_refund_past_the_providers_key_window_is_left_for_a_person(
+    lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LossyBackend, "idempotency_window", timedelta(hours=24))
+    payment = paid_lossy_payment()
+    LossyBackend.faults["refund_payment"] = "lost"
+    refund = services.request_refund(payment, 3000)
+    LossyBackend.faults.clear()
+    LossyBackend.calls.clear()
+
+    report = services.reconcile(now=later(hours=30))
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    assert refund.needs_reconciliation
+    assert "refund_payment" not in LossyBackend.calls, "a forgotten key could refund twice"
+    assert (report.still_unknown, report.ok) == (1, False)
+    assert "too long ago to be sent again safely" in report.results[0].detail
+
+
+def test_a_timed_out_refund_inside_the_providers_key_window_is_sent_again(
+    lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LossyBackend, "idempotency_window", timedelta(hours=24))
+    payment = paid_lossy_payment()
+    LossyBackend.faults["refund_payment"] = "lost"
+    refund = services.request_refund(payment, 3000)
+    LossyBackend.faults.clear()
+
+    report = services.reconcile(now=later(hours=2))
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert report.ok
+
+
+def test_checkout_keys_are_remembered_for_a_day() -> None:
+    from django_kakaopay.backends.checkout import CheckoutBackend
+
+    assert CheckoutBackend.idempotency_window == timedelta(hours=24)
+    assert LossyBackend.idempotency_window is None, "the sandbox never forgets a key"

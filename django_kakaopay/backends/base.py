@@ -14,7 +14,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -252,6 +252,9 @@ class BaseBackend:
     currencies: ClassVar[frozenset[str]] = frozenset()
     # A sandbox backend moves no real money; checks are lighter for it.
     is_sandbox_backend: ClassVar[bool] = False
+    # How long the provider remembers an idempotency key; ``None``: for good
+    # (a unique merchant id). A timed-out request is only sent again within it.
+    idempotency_window: ClassVar[timedelta | None] = None
     # Names of headers that may be stored with an inbound notification.
     # Everything else (Authorization, cookies, signatures) is dropped.
     stored_webhook_headers: ClassVar[tuple[str, ...]] = (

@@ -49,6 +49,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote, urlencode
 
@@ -231,6 +232,8 @@ class CheckoutBackend(BaseBackend):
     """KakaoPay through Checkout.com's Payment Setup API."""
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    # Cko-Idempotency-Key values expire after 24 hours by default.
+    idempotency_window: ClassVar[timedelta | None] = timedelta(hours=24)
     display_name: ClassVar[str] = "Checkout.com"
     # Checkout.com's KakaoPay page lists these processing currencies (KRW by
     # arrangement with the account manager).

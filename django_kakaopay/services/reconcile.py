@@ -56,6 +56,8 @@ from .transitions import Tracked, transition
 logger = logging.getLogger("django_kakaopay")
 
 CANCELABLE = (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING)
+# A request is sent again only this long before the provider forgets its key.
+RESEND_MARGIN = timedelta(hours=1)
 
 
 class ReconcileOutcome(models.TextChoices):
@@ -345,7 +347,10 @@ def _still_pending(
 
 
 def reconcile_refund(
-    refund: Refund, *, source: ChangeSource | str = ChangeSource.COMMAND
+    refund: Refund,
+    *,
+    now: datetime | None = None,
+    source: ChangeSource | str = ChangeSource.COMMAND,
 ) -> ReconcileResult:
     """Settle a pending (or flagged) refund.
 
@@ -355,10 +360,23 @@ def reconcile_refund(
     refusal fails it. Settling it from the payment's refunded total instead
     could credit it with money another refund moved. A pending refund the
     provider acknowledged is settled by pulling its payment.
+
+    Past the backend's ``idempotency_window`` the provider may have forgotten
+    the key, so sending it again could refund twice: such a refund is left
+    for a person, and reported as unknown until then.
     """
+    now = now or timezone.now()
     old_status, was_unknown = refund.status, refund.needs_reconciliation
     payment = Payment.objects.get(pk=refund.payment_id)
     if refund.status == RefundStatus.PENDING and refund.needs_reconciliation:
+        window = get_backend(payment.backend).idempotency_window
+        if window is not None and refund.created_at <= now - window + RESEND_MARGIN:
+            detail = _(
+                "The refund request timed out too long ago to be sent again safely: the "
+                "provider no longer remembers its idempotency key. Compare it with the "
+                "provider's dashboard."
+            )
+            return _result(refund, "refund", old_status, was_unknown, detail, unknown=True)
         send_refund(payment, refund, source=source, step="reconcile")
         refund.refresh_from_db()
         if refund.status != RefundStatus.FAILED:

@@ -191,7 +191,7 @@ def _claim_and_reconcile(
         if isinstance(obj, Payment):
             return reconcile_payment(obj, now=now, expire_after=expire_after, source=source)
         if isinstance(obj, Refund):
-            return reconcile_refund(obj, source=source)
+            return reconcile_refund(obj, now=now, source=source)
         return reconcile_preapproval(obj, now=now, expire_after=expire_after, source=source)
     except Exception as exc:
         logger.exception("Reconciling %s %s failed", kind, key)
