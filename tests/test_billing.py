@@ -326,6 +326,35 @@ def test_a_charge_row_never_sent_is_resumed_with_its_key(lossy: type[LossyBacken
 
 
 @pytestmark_db
+def test_a_resumed_charge_is_claimed_so_a_second_run_does_not_send_it_too(
+    lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preapproval = planned(backend="lossy")
+    with transaction.atomic():
+        locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
+        stranded = services.billing.charge_row(locked, amount=9900, billing_period="2026-11")
+    Payment.objects.filter(pk=stranded.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    Preapproval.objects.filter(pk=preapproval.pk).update(next_charge_on=date(2026, 12, 23))
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the worker was killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.billing, "_send_charge", crash)
+        first = services.charge_due_preapprovals(today=TODAY)
+    assert [line.outcome for line in first.lines] == [ChargeOutcome.FAILED]
+
+    # Claimed a moment ago: another run now leaves it alone...
+    assert services.charge_due_preapprovals(today=TODAY).lines == []
+    assert "charge_preapproval" not in LossyBackend.calls
+    # ...and once RECONCILE_AFTER has passed, a run sends it, with its key.
+    later = timezone.now() + timedelta(hours=1)
+    resumed = services.charge_due_preapprovals(today=TODAY, now=later)
+    assert [line.outcome for line in resumed.lines] == [ChargeOutcome.CHARGED]
+    assert LossyBackend.calls.count("charge_preapproval") == 1
+
+
+@pytestmark_db
 def test_direct_charges_with_a_merchant_schedule_still_work() -> None:
     preapproval = active_preapproval()
     payment = services.charge_preapproval(preapproval, amount=5000, billing_period="custom-7")

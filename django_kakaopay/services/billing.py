@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -255,21 +256,30 @@ def stranded_charge_ids(
     provider id and no unknown outcome recorded. Sending them again is safe:
     the provider call reuses the row's idempotency key.
     """
-    cutoff = now - timedelta(seconds=int(get_setting("RECONCILE_AFTER")))
-    query = Payment.objects.filter(
-        preapproval__isnull=False,
-        preapproval__status=PreapprovalStatus.ACTIVE,
-        preapproval__cancel_requested_at__isnull=True,
-        status=PaymentStatus.CREATED,
-        needs_reconciliation=False,
-        provider_payment_id="",
-        provider_session_id="",
-        created_at__lte=cutoff,
-    ).exclude(billing_period="")
+    query = Payment.objects.filter(_stranded(now))
     if backend:
         query = query.filter(backend=backend)
     keys = query.order_by("created_at").values_list("pk", flat=True)
     return [str(key) for key in (keys[:limit] if limit is not None else keys)]
+
+
+def _stranded(now: datetime) -> Q:
+    """A charge row never sent, and not resumed by any run within ``RECONCILE_AFTER``."""
+    cutoff = now - timedelta(seconds=int(get_setting("RECONCILE_AFTER")))
+    return (
+        Q(
+            preapproval__isnull=False,
+            preapproval__status=PreapprovalStatus.ACTIVE,
+            preapproval__cancel_requested_at__isnull=True,
+            status=PaymentStatus.CREATED,
+            needs_reconciliation=False,
+            provider_payment_id="",
+            provider_session_id="",
+            created_at__lte=cutoff,
+        )
+        & ~Q(billing_period="")
+        & (Q(reconciled_at__isnull=True) | Q(reconciled_at__lte=cutoff))
+    )
 
 
 def _is_due(preapproval: Preapproval, today: date) -> bool:
@@ -364,7 +374,7 @@ def charge_due_preapprovals(
             report.lines.append(_line(preapproval, period, ChargeOutcome.PLANNED))
         return report
     for key in stranded:
-        report.lines.append(_guarded(key, partial(_resume_stranded, key)))
+        report.lines.append(_guarded(key, partial(_resume_stranded, key, now)))
     for key in due:
         report.lines.append(_guarded(key, partial(_charge_one, key, today)))
     return report
@@ -427,31 +437,33 @@ def _charge_one(key: str, today: date) -> ChargeLine:
     return _send_charge(locked, payment)
 
 
-def _resume_stranded(key: str) -> ChargeLine:
+def _resume_stranded(key: str, now: datetime) -> ChargeLine:
+    """Claim a stranded charge (lock, re-check, stamp, commit), then send it.
+
+    The stamp keeps a second runner from sending it too; the idempotency key
+    would stop a second charge anyway, but not a second call.
+    """
     with transaction.atomic():
         payment = (
             # Only the payment row is locked; PostgreSQL refuses FOR UPDATE on
             # the nullable side of the join select_related makes.
             Payment.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("preapproval")
-            .filter(pk=key)
+            .filter(_stranded(now), pk=key)
             .first()
         )
         if payment is None or payment.preapproval is None:
             return ChargeLine(
-                "", "", "", None, "", ChargeOutcome.SKIPPED, detail=_("held by another run")
-            )
-        preapproval = payment.preapproval
-        if payment.status != PaymentStatus.CREATED or payment.needs_reconciliation:
-            return _line(
-                preapproval,
-                payment.billing_period,
+                "",
+                "",
+                "",
+                None,
+                "",
                 ChargeOutcome.SKIPPED,
-                amount=payment.amount,
-                payment=payment,
-                detail=_("no longer waiting to be sent"),
+                detail=_("held, sent or settled by another run meanwhile"),
             )
-    return _send_charge(preapproval, payment)
+        Payment.objects.filter(pk=payment.pk).update(reconciled_at=now)
+    return _send_charge(payment.preapproval, payment)
 
 
 def _send_charge(preapproval: Preapproval, payment: Payment) -> ChargeLine:
