@@ -25,18 +25,22 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_pipeline import setup_database
 
+T = TypeVar("T")
 
-def total(label: str, action: Callable[[], object], count: int) -> float:
+
+def total(label: str, action: Callable[[], T], count: int) -> tuple[float, T]:
+    """Run ``action`` once over ``count`` objects; its time and what it returned."""
     start = time.perf_counter()
-    action()
+    result = action()
     elapsed = time.perf_counter() - start
     print(f"  {label:<48} {elapsed * 1e3 / count:7.3f} ms per object  (n={count})")
-    return elapsed
+    return elapsed, result
 
 
 def median_page(label: str, action: Callable[[], object], runs: int) -> float:
@@ -91,7 +95,7 @@ def main() -> None:
 
     print("reconcile (every payment still pending at the provider)")
     baseline_rows = pending_payments("SYNC")
-    base = total(
+    base, _ = total(
         "baseline: sync_payment in a loop",
         lambda: [services.sync_payment(p) for p in baseline_rows],
         count,
@@ -99,21 +103,16 @@ def main() -> None:
     Payment.objects.filter(reference__startswith="SYNC").update(status="expired")
     pending_payments("REC")
     later = timezone.now() + timedelta(hours=1)
-    report = None
-
-    def run_reconcile() -> None:
-        nonlocal report
-        report = services.reconcile(now=later)
-
-    full = total("django-kakaopay: reconcile()", run_reconcile, count)
-    assert report is not None
+    full, report = total(
+        "django-kakaopay: reconcile()", lambda: services.reconcile(now=later), count
+    )
     assert report.checked == count, report
     print(f"  ratio reconcile / baseline: {full / base:.2f}x")
 
     print("charge due billing plans")
     today = date(2026, 11, 23)
     direct = [active_preapproval(reference=f"DIRECT-{i}") for i in range(count)]
-    base_charge = total(
+    base_charge, _ = total(
         "baseline: charge_preapproval in a loop",
         lambda: [
             services.charge_preapproval(p, amount=9900, billing_period="2026-11") for p in direct
@@ -123,14 +122,11 @@ def main() -> None:
     for i in range(count):
         plan = active_preapproval(reference=f"PLAN-{i}")
         services.set_billing_plan(plan, amount=9900, interval="month", next_charge_on=today)
-    charged = None
-
-    def run_charge_due() -> None:
-        nonlocal charged
-        charged = services.charge_due_preapprovals(today=today)
-
-    full_charge = total("django-kakaopay: charge_due_preapprovals()", run_charge_due, count)
-    assert charged is not None
+    full_charge, charged = total(
+        "django-kakaopay: charge_due_preapprovals()",
+        lambda: services.charge_due_preapprovals(today=today),
+        count,
+    )
     assert charged.charged == count, charged
     print(f"  ratio charge_due / baseline: {full_charge / base_charge:.2f}x")
 

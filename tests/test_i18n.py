@@ -581,6 +581,19 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
     found = re.search(r'name="refund_totals" value="([^"]+)"', page.content.decode())
     assert found is not None
     token = found.group(1)
+
+    def submit(amount: str, reason: str = "x") -> Any:
+        return _run_action(
+            korean_admin,
+            PAYMENTS_ADMIN,
+            "refund_payments",
+            [payment],
+            apply="1",
+            refund_totals=token,
+            amount=amount,
+            reason=reason,
+        )
+
     _assert_korean(
         page.content.decode(),
         korean=[
@@ -607,16 +620,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
         ],
     )
 
-    unreadable = _run_action(
-        korean_admin,
-        PAYMENTS_ADMIN,
-        "refund_payments",
-        [payment],
-        apply="1",
-        refund_totals=token,
-        amount="abc",
-        reason="x",
-    )
+    unreadable = submit("abc")
     assert unreadable.status_code == 200
     _assert_korean(
         unreadable.content.decode(),
@@ -624,16 +628,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
         english=["Enter an amount such as"],
     )
 
-    too_much = _run_action(
-        korean_admin,
-        PAYMENTS_ADMIN,
-        "refund_payments",
-        [payment],
-        apply="1",
-        refund_totals=token,
-        amount="12000",
-        reason="x",
-    )
+    too_much = submit("12000")
     assert too_much.status_code == 200
     _assert_korean(
         too_much.content.decode(),
@@ -644,16 +639,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
     )
     assert not payment.refunds.exists()
 
-    done = _run_action(
-        korean_admin,
-        PAYMENTS_ADMIN,
-        "refund_payments",
-        [payment],
-        apply="1",
-        refund_totals=token,
-        amount="3,000",
-        reason="one item returned",
-    )
+    done = submit("3,000", reason="one item returned")
     assert done.status_code == 302, done.content.decode()[:2000]
     messages = [str(m) for m in korean_admin.get(done["Location"]).context["messages"]]
     assert messages == ["결제 1건을 환불했습니다: ORD-KO-REFUND (₩3,000)"]
