@@ -52,6 +52,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Seconds after creation at which a payment or preapproval the provider
     # still reports pending is expired locally (a later success still wins).
     "EXPIRE_AFTER": 86400,
+    # Notifications larger than this many bytes are refused with 413 and not stored.
+    "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
+    # Notifications that failed authentication kept per backend for diagnosis
+    # (newest first, bodies cut to 4 KiB); 0 keeps none.
+    "WEBHOOK_REJECTED_KEEP": 100,
+    # Seconds after which ``kakaopay_replay_webhooks`` treats an inbox row
+    # still ``received`` as stranded and settles it.
+    "WEBHOOK_STALE_AFTER": 600,
 }
 
 

@@ -151,14 +151,24 @@ def _processing(request: HttpRequest, obj: Payment | Preapproval) -> HttpRespons
 @require_POST
 @transaction.non_atomic_requests
 def webhook(request: HttpRequest, alias: str) -> HttpResponse:
-    """The notification endpoint of one backend alias: ``webhooks/<alias>/``."""
-    try:
-        result = services.receive_webhook(
-            alias,
-            request.body,
-            dict(request.headers),
-            request.META.get("REMOTE_ADDR"),
-        )
-    except BackendNotFound as exc:
-        raise Http404(str(exc)) from exc
+    """The notification endpoint of one backend alias: ``webhooks/<alias>/``.
+
+    The body is read up to the size limit and no further, so an oversized
+    delivery costs neither memory nor a row.
+    """
+    limit = services.webhook_body_limit()
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or len(declared) > 12 or int(declared) > limit:
+        result = services.webhook_too_large()
+    else:
+        body = request.read(limit + 1)
+        if len(body) > limit:
+            result = services.webhook_too_large()
+        else:
+            try:
+                result = services.receive_webhook(
+                    alias, body, dict(request.headers), request.META.get("REMOTE_ADDR")
+                )
+            except BackendNotFound as exc:
+                raise Http404(str(exc)) from exc
     return HttpResponse(result.body, status=result.status_code, content_type=result.content_type)

@@ -26,6 +26,7 @@ from .. import services
 from ..exceptions import KakaoPayError
 from ..models import ChangeSource, Payment, Preapproval, Refund, WebhookEvent
 from ..services import ApplyResult, Outcome
+from ..services.webhooks import REPLAYABLE
 
 logger = logging.getLogger("django_kakaopay.admin")
 
@@ -291,12 +292,12 @@ def replay_events(
     tally = Tally()
     for event in queryset:
         label = event.event_key
-        if event.status != WebhookEvent.Status.FAILED:
-            # Received rows wait for the provider's retry and rejected ones
-            # failed authentication: replaying either would trust an unverified body.
+        if event.status not in REPLAYABLE:
+            # Rejected rows failed authentication and received ones were never
+            # verified: replaying either would trust an unverified body.
             tally.fail(
                 label,
-                _("it is %(status)s; only failed notifications are replayed")
+                _("it is %(status)s; only failed or malformed notifications are replayed")
                 % {"status": event.get_status_display()},
             )
             continue

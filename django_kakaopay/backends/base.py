@@ -369,23 +369,25 @@ class BaseBackend:
 
     # notifications ---------------------------------------------------------
 
-    def webhook_event_key(self, body: bytes) -> str:
-        """A key that is the same for every delivery of one event.
-
-        It is computed before authentication, so it is used only to find the
-        inbox row, never trusted. The default is a hash of the body, for
-        providers that send no event id.
-        """
-        return content_hash(body)
-
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
     ) -> None:
-        """Raise ``WebhookAuthenticationError`` unless the notification is genuine."""
+        """Raise ``WebhookAuthenticationError`` unless the notification is genuine.
+
+        Called on the raw bytes and headers before anything parses the body,
+        so it must not parse the body either (beyond what a signature scheme
+        needs, such as a timestamp header).
+        """
         raise NotImplementedError
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
-        """Turn a verified body into updates; raise ``MalformedWebhook`` if unreadable."""
+        """Turn a verified body into updates; raise ``MalformedWebhook`` if unreadable.
+
+        ``ParsedWebhook.event_id`` is the inbox key: the same for every
+        delivery of one event. Read the body with
+        :func:`~django_kakaopay.backends.payloads.read_json`, which refuses
+        what no database column could store.
+        """
         raise NotImplementedError
 
     def acknowledge(self, outcome: WebhookOutcome) -> WebhookAck:

@@ -79,10 +79,9 @@ from .base import (
     TerminalType,
     WebhookAck,
     WebhookOutcome,
-    content_hash,
 )
 from .http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
-from .payloads import parse_iso_time, scrub
+from .payloads import parse_iso_time, read_json, scrub
 
 logger = logging.getLogger("django_kakaopay.checkout")
 
@@ -848,16 +847,6 @@ class CheckoutBackend(BaseBackend):
 
     # notifications -----------------------------------------------------------
 
-    def webhook_event_key(self, body: bytes) -> str:
-        try:
-            event = json.loads(body)
-        except ValueError:
-            event = None
-        event_id = event.get("id") if isinstance(event, dict) else None
-        if isinstance(event_id, str) and event_id:
-            return event_id[:255]
-        return content_hash(body)
-
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
     ) -> None:
@@ -889,12 +878,7 @@ class CheckoutBackend(BaseBackend):
             )
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
-        try:
-            event = json.loads(body)
-        except ValueError as exc:
-            raise MalformedWebhook(
-                _("The Checkout.com notification is not JSON: %(error)s") % {"error": exc}
-            ) from exc
+        event = read_json(body, "Checkout.com")
         if not isinstance(event, dict):
             raise MalformedWebhook(_("The Checkout.com notification is not a JSON object."))
         event_id = _str(event.get("id"))

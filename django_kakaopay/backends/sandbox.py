@@ -19,7 +19,6 @@ to the app's webhook endpoint, exactly as a real provider would send. Options:
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -51,7 +50,7 @@ from .base import (
     RefundSnapshot,
     Snapshot,
 )
-from .payloads import parse_iso_time
+from .payloads import parse_iso_time, read_json
 
 PAYMENT_STATUS_MAP: dict[str, str] = {
     provider.READY: PaymentStatus.PENDING,
@@ -215,17 +214,6 @@ class SandboxBackend(BaseBackend):
 
     # notifications ---------------------------------------------------------
 
-    def webhook_event_key(self, body: bytes) -> str:
-        try:
-            event_id = json.loads(body).get("id")
-        except (ValueError, AttributeError):
-            event_id = None
-        return (
-            str(event_id)
-            if isinstance(event_id, str) and event_id
-            else super().webhook_event_key(body)
-        )
-
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
     ) -> None:
@@ -241,16 +229,18 @@ class SandboxBackend(BaseBackend):
             )
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
+        event = read_json(body, "sandbox")
         try:
-            event = json.loads(body)
-            event_id = str(event["id"])
-            event_type = str(event["type"])
+            event_id = event["id"]
+            event_type = event["type"]
             data = event["data"]
             kind = data["object"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise MalformedWebhook(
                 _("Unreadable sandbox notification: %(error)r") % {"error": exc}
             ) from exc
+        if not isinstance(event_id, str) or not isinstance(event_type, str) or not event_id:
+            raise MalformedWebhook(_("The sandbox notification has no id or type."))
         occurred_at = parse_iso_time(event.get("created_at"))
         update: Snapshot
         if kind == SandboxTransaction.Kind.PAYMENT:

@@ -79,7 +79,6 @@ import base64
 import binascii
 import hmac
 import ipaddress
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -125,7 +124,7 @@ from .base import (
     content_hash,
 )
 from .http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
-from .payloads import as_utc, scrub
+from .payloads import as_utc, read_json, scrub
 
 logger = logging.getLogger("django_kakaopay.smart2pay")
 
@@ -215,6 +214,8 @@ MERCHANT_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,50}$")
 _ARTICLE_ID_RE = re.compile(r"^\d{1,19}$")
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 _DIGITS_RE = re.compile(r"^\d+$")
+# More digits than any amount or status id (and than int() accepts past 4,300).
+_MAX_DIGITS = 18
 # Scripts whose names are written family name first.
 _FAMILY_FIRST_RE = re.compile(
     r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u4e00-\u9fff\uac00-\ud7a3]"
@@ -264,8 +265,9 @@ def _int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and _DIGITS_RE.match(value.strip()):
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    if text and len(text) <= _MAX_DIGITS and _DIGITS_RE.match(text):
+        return int(text)
     return None
 
 
@@ -1298,19 +1300,13 @@ class Smart2PayBackend(BaseBackend):
             return str(key), value
         return "", None
 
-    def webhook_event_key(self, body: bytes) -> str:
+    def _event_key(self, event: Mapping[str, Any], body: bytes) -> str:
         """``smart2pay:<root>:<ID>:<Status.ID>:<NotificationDateTime or body hash>``.
 
         Smart2Pay sends no event id. A repeated delivery of one notification
         has the same key; a new status or a new notification time makes a new
         one. Without an object id the whole key is the body's hash.
         """
-        try:
-            event = json.loads(body)
-        except ValueError:
-            event = None
-        if not isinstance(event, Mapping):
-            return content_hash(body)
         root, resource = self._root(event)
         if not isinstance(resource, Mapping):
             return content_hash(body)
@@ -1319,8 +1315,7 @@ class Smart2PayBackend(BaseBackend):
             return content_hash(body)
         status_id = _status_id(resource)
         when = _str(_get(resource, "NotificationDateTime")).strip() or content_hash(body)
-        key = f"smart2pay:{root}:{object_id}:{'' if status_id is None else status_id}:{when}"
-        return key[:255]
+        return f"smart2pay:{root}:{object_id}:{'' if status_id is None else status_id}:{when}"
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
@@ -1383,16 +1378,11 @@ class Smart2PayBackend(BaseBackend):
         return address
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
-        try:
-            event = json.loads(body)
-        except ValueError as exc:
-            raise MalformedWebhook(
-                _("The Smart2Pay notification is not JSON: %(error)s") % {"error": exc}
-            ) from exc
+        event = read_json(body, "Smart2Pay")
         if not isinstance(event, Mapping) or not event:
             raise MalformedWebhook(_("The Smart2Pay notification is not a JSON object."))
         root, resource = self._root(event)
-        event_id = self.webhook_event_key(body)
+        event_id = self._event_key(event, body)
         if root not in ROOT_KEYS:
             return ParsedWebhook(event_id, root[:100] or "unknown", ())
         if not isinstance(resource, Mapping):

@@ -9,6 +9,9 @@ class WebhookEventStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     IGNORED = "ignored", _("Ignored")
     FAILED = "failed", _("Failed")
+    # Authenticated but unreadable or impossible (not JSON, a negative amount):
+    # answered 400 and kept for a person; replayed only when asked by id.
+    MALFORMED = "malformed", _("Malformed")
     # Stored for diagnosis only: it failed authentication and is never processed.
     REJECTED = "rejected", _("Rejected")
 

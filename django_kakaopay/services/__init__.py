@@ -30,16 +30,21 @@ from .reconcile import (
     reconcile_refund,
 )
 from .reconcile_run import reconcile
-from .schedule import next_due_date, period_key
-from .webhooks import (
+from .replay import (
     ReplayLine,
     ReplayOutcome,
     ReplayReport,
+    replay_failed_events,
+    settle_stranded,
+)
+from .schedule import next_due_date, period_key
+from .webhooks import (
     WebhookResponse,
     process_event,
     receive_webhook,
     replay_event,
-    replay_failed_events,
+    webhook_body_limit,
+    webhook_too_large,
 )
 
 __all__ = [
@@ -74,8 +79,11 @@ __all__ = [
     "replay_failed_events",
     "request_refund",
     "set_billing_plan",
+    "settle_stranded",
     "start_payment",
     "start_preapproval",
     "sync_payment",
     "sync_preapproval",
+    "webhook_body_limit",
+    "webhook_too_large",
 ]

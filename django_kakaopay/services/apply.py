@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Model, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,15 +60,38 @@ def _record_problem(obj: Payment | Refund | Preapproval, message: str) -> None:
 # payments -------------------------------------------------------------------
 
 
-def find_payment(backend: str, snapshot: PaymentSnapshot) -> Payment | None:
-    lookups = Q(pk__in=[])
-    if snapshot.provider_payment_id:
-        lookups |= Q(provider_payment_id=snapshot.provider_payment_id)
-    if snapshot.provider_session_id:
-        lookups |= Q(provider_session_id=snapshot.provider_session_id)
-    if snapshot.reference:
-        lookups |= Q(reference=snapshot.reference)
-    return Payment.objects.filter(lookups, backend=backend).first()
+def find_payment(backend: str, snapshot: PaymentSnapshot, *, lock: bool = False) -> Payment | None:
+    """The payment ``snapshot`` is about, by the provider's id first, then ours.
+
+    One indexed point look-up per id the snapshot carries, stopping at the
+    first match (usually the first); with ``lock`` the same statement takes
+    the row lock, so it must run inside a transaction.
+    """
+    return _first_match(
+        Payment.objects.filter(backend=backend),
+        (
+            ("provider_payment_id", snapshot.provider_payment_id),
+            ("provider_session_id", snapshot.provider_session_id),
+            ("reference", snapshot.reference),
+        ),
+        lock=lock,
+    )
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _first_match(
+    query: QuerySet[_M], candidates: Iterable[tuple[str, str]], *, lock: bool
+) -> _M | None:
+    if lock:
+        query = query.select_for_update()
+    for field, value in candidates:
+        if value:
+            found = list(query.filter(**{field: value}).order_by()[:1])
+            if found:
+                return found[0]
+    return None
 
 
 def apply_payment_snapshot(
@@ -77,7 +101,8 @@ def apply_payment_snapshot(
     source: ChangeSource | str,
     evidence: dict[str, Any] | None = None,
 ) -> ApplyResult:
-    with transaction.atomic():
+    # No savepoint: callers that nest this roll back as a whole on failure.
+    with transaction.atomic(savepoint=False):
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         result = _apply_payment_locked(locked, snapshot, source, evidence or {})
     _copy_state(locked, payment)
@@ -100,12 +125,18 @@ def _apply_payment_locked(
         return ApplyResult(Outcome.STALE, payment)
 
     changed_fields = _refresh_provider_fields(payment, snapshot)
-    if changed_fields:
-        payment.save(update_fields=[*changed_fields, "updated_at"])
-
     target = snapshot.status
     moved = False
     evidence = {**evidence, "provider_status": snapshot.provider_status}
+    if target is not None and target != payment.status and target in _DIRECT_TARGETS:
+        # The common case: the provider fields and the status in one UPDATE.
+        extra = {"paid_at": timezone.now()} if target == PaymentStatus.PAID else {}
+        extra.update({name: getattr(payment, name) for name in changed_fields})
+        if transition(payment, target, source=source, evidence=evidence, **extra):
+            return ApplyResult(Outcome.APPLIED, payment)
+        _save_fields(payment, changed_fields)
+        return ApplyResult(Outcome.NOT_ALLOWED, payment)
+    _save_fields(payment, changed_fields)
     if target in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
         # Refund states are derived from the refund ledger; first make sure the
         # payment counts as paid, then record refunds the provider knows of.
@@ -123,17 +154,24 @@ def _apply_payment_locked(
             snapshot.refunded_amount if snapshot.refunded_amount is not None else payment.amount
         )
         moved |= _record_provider_refunds(payment, provider_total, source, evidence)
-    elif target is not None and target != payment.status:
-        extra = {"paid_at": timezone.now()} if target == PaymentStatus.PAID else {}
-        moved = transition(payment, target, source=source, evidence=evidence, **extra)
-        if not moved:
-            return ApplyResult(Outcome.NOT_ALLOWED, payment)
     elif snapshot.refunded_amount:
         moved = _record_provider_refunds(payment, snapshot.refunded_amount, source, evidence)
 
     if moved:
         return ApplyResult(Outcome.APPLIED, payment)
     return ApplyResult(Outcome.UPDATED if changed_fields else Outcome.UNCHANGED, payment)
+
+
+# Statuses set by the provider's word alone; refund states come from the ledger.
+_DIRECT_TARGETS = frozenset(PaymentStatus.values) - {
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+}
+
+
+def _save_fields(obj: Tracked, fields: list[str]) -> None:
+    if fields:
+        obj.save(update_fields=[*fields, "updated_at"])
 
 
 def _refresh_provider_fields(payment: Payment, snapshot: PaymentSnapshot) -> list[str]:
@@ -244,14 +282,18 @@ def _record_provider_refunds(
 
 
 def find_refund(backend: str, snapshot: RefundSnapshot) -> tuple[Payment | None, Refund | None]:
-    refund = None
-    lookups = Q(pk__in=[])
-    if snapshot.provider_refund_id:
-        lookups |= Q(provider_refund_id=snapshot.provider_refund_id)
-    if snapshot.reference:
-        lookups |= Q(reference=snapshot.reference)
-    refund = (
-        Refund.objects.filter(lookups, payment__backend=backend).select_related("payment").first()
+    """The refund ``snapshot`` is about and its payment, or only the payment.
+
+    Not locked: :func:`apply_refund_snapshot` locks the payment, then the
+    refund, the order every refund path uses.
+    """
+    refund = _first_match(
+        Refund.objects.filter(payment__backend=backend).select_related("payment"),
+        (
+            ("provider_refund_id", snapshot.provider_refund_id),
+            ("reference", snapshot.reference),
+        ),
+        lock=False,
     )
     if refund is not None:
         return refund.payment, refund
@@ -279,7 +321,7 @@ def apply_refund_snapshot(
     Locks the payment before the refund, the order every refund path uses.
     """
     evidence = evidence or {}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked_payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if refund is None:
             if snapshot.status != RefundStatus.SUCCEEDED or not snapshot.amount:
@@ -365,13 +407,17 @@ def _settle_refund_locked(
 # preapprovals ---------------------------------------------------------------
 
 
-def find_preapproval(backend: str, snapshot: PreapprovalSnapshot) -> Preapproval | None:
-    lookups = Q(pk__in=[])
-    if snapshot.provider_preapproval_id:
-        lookups |= Q(provider_preapproval_id=snapshot.provider_preapproval_id)
-    if snapshot.reference:
-        lookups |= Q(reference=snapshot.reference)
-    return Preapproval.objects.filter(lookups, backend=backend).first()
+def find_preapproval(
+    backend: str, snapshot: PreapprovalSnapshot, *, lock: bool = False
+) -> Preapproval | None:
+    return _first_match(
+        Preapproval.objects.filter(backend=backend),
+        (
+            ("provider_preapproval_id", snapshot.provider_preapproval_id),
+            ("reference", snapshot.reference),
+        ),
+        lock=lock,
+    )
 
 
 def apply_preapproval_snapshot(
@@ -381,27 +427,39 @@ def apply_preapproval_snapshot(
     source: ChangeSource | str,
     evidence: dict[str, Any] | None = None,
 ) -> ApplyResult:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
-        if _is_stale(snapshot.occurred_at, locked.provider_updated_at):
-            return ApplyResult(Outcome.STALE, locked)
-        fields = _fill_blank(locked, "provider_preapproval_id", snapshot.provider_preapproval_id)
-        fields += _refresh_tracking(locked, snapshot)
-        if fields:
-            locked.save(update_fields=[*fields, "updated_at"])
-        target = snapshot.status
-        outcome = Outcome.UPDATED if fields else Outcome.UNCHANGED
-        if target is not None and target != locked.status:
-            extra: dict[str, Any] = {}
-            if target == PreapprovalStatus.ACTIVE:
-                extra["activated_at"] = timezone.now()
-            elif target == PreapprovalStatus.CANCELED:
-                extra["canceled_at"] = timezone.now()
-            evidence = {**(evidence or {}), "provider_status": snapshot.provider_status}
-            if transition(locked, target, source=source, evidence=evidence, **extra):
-                outcome = Outcome.APPLIED
-            else:
-                outcome = Outcome.NOT_ALLOWED
+        return _apply_preapproval_locked(locked, preapproval, snapshot, source, evidence)
+
+
+def _apply_preapproval_locked(
+    locked: Preapproval,
+    preapproval: Preapproval | None,
+    snapshot: PreapprovalSnapshot,
+    source: ChangeSource | str,
+    evidence: dict[str, Any] | None,
+) -> ApplyResult:
+    """Apply to a locked agreement; copies the result onto ``preapproval`` when given."""
+    if _is_stale(snapshot.occurred_at, locked.provider_updated_at):
+        return ApplyResult(Outcome.STALE, locked)
+    fields = _fill_blank(locked, "provider_preapproval_id", snapshot.provider_preapproval_id)
+    fields += _refresh_tracking(locked, snapshot)
+    target = snapshot.status
+    outcome = Outcome.UPDATED if fields else Outcome.UNCHANGED
+    if target is not None and target != locked.status:
+        extra: dict[str, Any] = {name: getattr(locked, name) for name in fields}
+        if target == PreapprovalStatus.ACTIVE:
+            extra["activated_at"] = timezone.now()
+        elif target == PreapprovalStatus.CANCELED:
+            extra["canceled_at"] = timezone.now()
+        evidence = {**(evidence or {}), "provider_status": snapshot.provider_status}
+        if transition(locked, target, source=source, evidence=evidence, **extra):
+            outcome, fields = Outcome.APPLIED, []
+        else:
+            outcome = Outcome.NOT_ALLOWED
+    _save_fields(locked, fields)
+    if preapproval is None:
+        return ApplyResult(outcome, locked)
     _copy_state(locked, preapproval)
     return ApplyResult(outcome, preapproval)
 
@@ -417,20 +475,22 @@ def apply_update(
     evidence: dict[str, Any] | None = None,
 ) -> ApplyResult:
     """Find the object a provider update is about and apply it."""
-    if isinstance(snapshot, PaymentSnapshot):
-        payment = find_payment(backend, snapshot)
-        if payment is None:
-            return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
-        return apply_payment_snapshot(payment, snapshot, source=source, evidence=evidence)
     if isinstance(snapshot, RefundSnapshot):
         owner, refund = find_refund(backend, snapshot)
         if owner is None:
             return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
         return apply_refund_snapshot(owner, refund, snapshot, source=source, evidence=evidence)
-    preapproval = find_preapproval(backend, snapshot)
-    if preapproval is None:
-        return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
-    return apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence=evidence)
+    # Found and locked by one statement, applied in the same transaction.
+    with transaction.atomic(savepoint=False):
+        if isinstance(snapshot, PaymentSnapshot):
+            payment = find_payment(backend, snapshot, lock=True)
+            if payment is None:
+                return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
+            return _apply_payment_locked(payment, snapshot, source, evidence or {})
+        preapproval = find_preapproval(backend, snapshot, lock=True)
+        if preapproval is None:
+            return ApplyResult(Outcome.NOT_FOUND, detail=_describe(snapshot))
+        return _apply_preapproval_locked(preapproval, None, snapshot, source, evidence)
 
 
 def _describe(snapshot: Snapshot) -> str:
