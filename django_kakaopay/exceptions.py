@@ -87,4 +87,12 @@ class WebhookNotReplayable(WebhookError):
 
 
 class MalformedWebhook(WebhookError):
-    """The notification body cannot be understood."""
+    """The notification body cannot be understood.
+
+    ``event_id`` is the provider's event id when it could be read, so that
+    the stored row keeps the key every delivery of the event shares.
+    """
+
+    def __init__(self, message: object = "", *, event_id: str = "") -> None:
+        super().__init__(message)
+        self.event_id = event_id

@@ -99,7 +99,7 @@ def test_webhook_event_shows_body_but_no_secret_headers(admin_client: Client) ->
         },
         "127.0.0.1",
     )
-    event = WebhookEvent.objects.get(event_key="evt_admin")
+    event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.REJECTED
     url = reverse("admin:django_kakaopay_webhookevent_change", args=[event.pk])
     html = admin_client.get(url).content.decode()

@@ -142,7 +142,7 @@ def test_replay_fails_for_unknown_rejected_and_still_failing_rows() -> None:
     assert excinfo.value.returncode == 1
     assert "Replayed 0, failed 3, skipped 0, held back 0." in out.getvalue()
     broken.refresh_from_db()
-    assert broken.status == WebhookEventStatus.FAILED
+    assert broken.status == WebhookEventStatus.MALFORMED, "unreadable for good: not retried again"
 
 
 def test_replay_service_limit_and_backend() -> None:
@@ -176,7 +176,9 @@ def test_replay_holds_back_rows_that_failed_too_often() -> None:
         call_command("kakaopay_replay_webhooks", str(stubborn.pk), stdout=StringIO())
     stubborn.refresh_from_db()
     assert stubborn.attempts == 11, "an explicit id is always replayed"
+    assert stubborn.status == WebhookEventStatus.MALFORMED
 
+    WebhookEvent.objects.filter(pk=stubborn.pk).update(status=WebhookEventStatus.FAILED)
     everything = StringIO()
     with pytest.raises(CommandError):
         call_command("kakaopay_replay_webhooks", "--max-attempts=0", stdout=everything)

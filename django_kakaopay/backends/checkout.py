@@ -894,13 +894,15 @@ class CheckoutBackend(BaseBackend):
         data = event.get("data")
         if not isinstance(data, dict):
             raise MalformedWebhook(
-                _("The Checkout.com notification %(id)s has no data object.") % {"id": event_id}
+                _("The Checkout.com notification %(id)s has no data object.") % {"id": event_id},
+                event_id=event_id,
             )
         payment_id = _str(data.get("id"))
         reference = _str(data.get("reference"))
         if not payment_id and not reference:
             raise MalformedWebhook(
-                _("The Checkout.com notification %(id)s names no payment.") % {"id": event_id}
+                _("The Checkout.com notification %(id)s names no payment.") % {"id": event_id},
+                event_id=event_id,
             )
         amount = _int(data.get("amount"))
         currency = _str(data.get("currency")) or None

@@ -214,7 +214,8 @@ def settle_stranded(
     Called outside any transaction: the provider calls hold no lock.
     """
     backend = get_backend(event.backend)
-    parsed, problem = read_notification(backend, bytes(event.body), event.headers or {})
+    reading = read_notification(backend, bytes(event.body), event.headers or {})
+    parsed, problem = reading.parsed, reading.problem
     if parsed is None:
         status, note = WebhookEventStatus.MALFORMED, problem
     else:

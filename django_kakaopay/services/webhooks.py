@@ -91,10 +91,11 @@ def receive_webhook(
             f"{type(exc).__name__}: {exc}",
         )
         return WebhookResponse(401, b"authentication failed")
-    parsed, problem = read_notification(backend, body, headers)
+    reading = read_notification(backend, body, headers)
+    parsed = reading.parsed
     delivery = inbox.Delivery(
         backend=alias,
-        key=inbox.event_key(parsed.event_id if parsed else "", body),
+        key=inbox.event_key(reading.event_id, body),
         body=body,
         headers=inbox.clean_headers(backend.redact_headers(headers)),
         remote_addr=inbox.clean_address(remote_addr),
@@ -102,7 +103,7 @@ def receive_webhook(
     )
     try:
         with transaction.atomic():
-            event = inbox.claim(delivery, _first_status(parsed), problem)
+            event = inbox.claim(delivery, _first_status(parsed), reading.problem)
             if event is None:
                 return _ack(backend, WebhookOutcome.DUPLICATE)
             return _apply(backend, parsed, event, ChangeSource.WEBHOOK)
@@ -110,26 +111,34 @@ def receive_webhook(
         return _failed(exc, lambda error: _claim_failed(delivery, error))
 
 
-def read_notification(
-    backend: BaseBackend, body: bytes, headers: Mapping[str, str]
-) -> tuple[ParsedWebhook | None, str]:
-    """The backend's reading of an authenticated body, or ``None`` and why it is unusable."""
+@dataclass(frozen=True)
+class Reading:
+    """The backend's reading of an authenticated body."""
+
+    parsed: ParsedWebhook | None
+    problem: str = ""
+    event_id: str = ""
+
+
+def read_notification(backend: BaseBackend, body: bytes, headers: Mapping[str, str]) -> Reading:
+    """Parse and check an authenticated body; ``parsed`` is ``None`` when it is unusable."""
     try:
         parsed = backend.parse_webhook(body, headers)
+        if not isinstance(parsed.event_id, str) or not isinstance(parsed.event_type, str):
+            raise MalformedWebhook(_("The notification has no readable id or type."))
         for update in parsed.updates:
             problem = update_problem(update)
             if problem:
-                raise MalformedWebhook(problem)
-        if not isinstance(parsed.event_id, str) or not isinstance(parsed.event_type, str):
-            raise MalformedWebhook(_("The notification has no readable id or type."))
+                raise MalformedWebhook(problem, event_id=parsed.event_id)
     except MalformedWebhook as exc:
-        return None, str(exc) or _("The notification is malformed.")
+        event_id = exc.event_id if isinstance(exc.event_id, str) else ""
+        return Reading(None, str(exc) or _("The notification is malformed."), event_id)
     except Exception as exc:
         # A backend that trips over a body it authenticated: the body will not
         # read better on the next delivery, so it is kept for a person.
         logger.exception("Parsing a notification for %s failed", backend.alias)
-        return None, f"{type(exc).__name__}: {exc}"
-    return parsed, ""
+        return Reading(None, f"{type(exc).__name__}: {exc}")
+    return Reading(parsed, event_id=parsed.event_id)
 
 
 _ID_LIMITS = {
@@ -248,7 +257,8 @@ def process_event(
     """
     backend = backend or get_backend(event.backend)
     body = bytes(event.body)
-    parsed, problem = read_notification(backend, body, event.headers or {})
+    reading = read_notification(backend, body, event.headers or {})
+    parsed, problem = reading.parsed, reading.problem
     try:
         with transaction.atomic():
             locked = WebhookEvent.objects.select_for_update().filter(pk=event.pk).first()

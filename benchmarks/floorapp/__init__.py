@@ -1,0 +1,1 @@
+"""Bench-only app: the least a secure, idempotent webhook receiver can do."""
