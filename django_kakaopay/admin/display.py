@@ -6,7 +6,6 @@ provider-supplied text (payloads, error messages, ids) is always escaped.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -17,8 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from ..backends.payloads import read_json
 from ..conf import get_backend
-from ..exceptions import KakaoPayError
+from ..exceptions import KakaoPayError, MalformedWebhook
 
 # Colour by meaning rather than by status value, so every model's statuses
 # read the same way at a glance: settled well, waiting, went wrong, over.
@@ -37,6 +37,7 @@ BADGE_COLOURS: dict[str, str] = {
     "received": WAITING,
     "partially_refunded": WAITING,
     "failed": BAD,
+    "malformed": BAD,
     "rejected": BAD,
     "refunded": OVER,
     "canceled": OVER,
@@ -63,20 +64,49 @@ def status_badge(obj: models.Model) -> SafeString:
     return badge(value, label)
 
 
+# Enough for any real notification; a page stays fast whatever was stored.
+SHOWN_BODY_CHARS = 64 * 1024
+
+
+def _printable(text: str) -> str:
+    """``text`` with what a UTF-8 page cannot carry (lone surrogates, NUL) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def pretty_json(value: Any) -> SafeString | str:
     if value is None or value == {} or value == []:
         return "-"
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-    return format_html('<pre class="kakaopay-json" style="white-space:pre-wrap">{}</pre>', text)
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(value)
+    return format_html(
+        '<pre class="kakaopay-json" style="white-space:pre-wrap">{}</pre>', _printable(text)
+    )
 
 
 def pretty_body(raw: bytes) -> SafeString:
-    """A stored notification body: indented when it is JSON, as received otherwise."""
-    text = raw.decode("utf-8", errors="replace")
-    # Not JSON (or not UTF-8 JSON): shown exactly as received.
-    with contextlib.suppress(ValueError):
-        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    return format_html('<pre class="kakaopay-body" style="white-space:pre-wrap">{}</pre>', text)
+    """A stored notification body, whatever its bytes: indented when it is
+    readable JSON, as received otherwise, always escaped and cut to a size a
+    page can show, with a note saying which."""
+    notes = []
+    try:
+        text = json.dumps(read_json(raw, _("stored")), indent=2, ensure_ascii=False)
+    except MalformedWebhook as exc:
+        text = raw.decode("utf-8", errors="replace")
+        notes.append(_("Shown as received: %(reason)s") % {"reason": exc})
+    text = _printable(text)
+    if len(text) > SHOWN_BODY_CHARS:
+        notes.append(
+            _("Cut to the first %(shown)d of %(total)d characters.")
+            % {"shown": SHOWN_BODY_CHARS, "total": len(text)}
+        )
+        text = text[:SHOWN_BODY_CHARS]
+    body = format_html('<pre class="kakaopay-body" style="white-space:pre-wrap">{}</pre>', text)
+    if not notes:
+        return body
+    note = format_html_join("", '<p class="help">{}</p>', ((_printable(n),) for n in notes))
+    return format_html("{}{}", note, body)
 
 
 def customer(name: str, email: str) -> SafeString | str:

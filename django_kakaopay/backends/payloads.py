@@ -70,7 +70,12 @@ def read_json(body: bytes, provider: str) -> Any:
     try:
         text = body.decode("utf-8")
         value = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise MalformedWebhook(
+            _("The %(provider)s notification cannot be stored: %(problem)s")
+            % {"provider": provider, "problem": _too_deep()}
+        ) from None
+    except ValueError as exc:
         # UnicodeDecodeError is a ValueError; so is an integer of over 4,300 digits.
         raise MalformedWebhook(
             _("The %(provider)s notification is not JSON: %(error)s")
@@ -83,6 +88,10 @@ def read_json(body: bytes, provider: str) -> Any:
             % {"provider": provider, "problem": problem}
         )
     return value
+
+
+def _too_deep() -> str:
+    return _("it nests deeper than %(depth)d levels") % {"depth": MAX_JSON_DEPTH}
 
 
 def _refuse_constant(name: str) -> Any:
