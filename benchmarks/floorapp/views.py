@@ -57,9 +57,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
                     and payment.amount == data.get("amount")
                     and payment.currency == data.get("currency")
                 ):
-                    FloorPayment.objects.filter(
-                        pk=payment.pk, status=FloorPayment.PENDING
-                    ).update(status=FloorPayment.PAID, paid_at=timezone.now())
+                    FloorPayment.objects.filter(pk=payment.pk, status=FloorPayment.PENDING).update(
+                        status=FloorPayment.PAID, paid_at=timezone.now()
+                    )
     except IntegrityError:
         # Only the INSERT of the event id can fail this way: a repeated delivery.
         return HttpResponse(b"OK")

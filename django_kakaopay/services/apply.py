@@ -8,9 +8,10 @@ status backwards changes nothing.
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -100,13 +101,66 @@ def apply_payment_snapshot(
     *,
     source: ChangeSource | str,
     evidence: dict[str, Any] | None = None,
+    also: Mapping[str, Any] | None = None,
 ) -> ApplyResult:
+    """Apply a pull (or a provider's answer) to ``payment``, read moments ago.
+
+    ``also`` holds columns of ours written in the same UPDATE (the redirect
+    URL when a payment starts). A plain status move is written by one
+    compare-and-set UPDATE guarded by every value the decision read; only
+    when that finds the row changed is it locked and decided again.
+    """
+    also = dict(also or {})
     # No savepoint: callers that nest this roll back as a whole on failure.
     with transaction.atomic(savepoint=False):
+        result = _compare_and_set(payment, snapshot, source, evidence or {}, also)
+        if result is not None:
+            return result
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        result = _apply_payment_locked(locked, snapshot, source, evidence or {})
+        for name, value in also.items():
+            setattr(locked, name, value)
+        result = _apply_payment_locked(locked, snapshot, source, evidence or {}, list(also))
     _copy_state(locked, payment)
     return result
+
+
+# What the decision reads besides the status; a compare-and-set is guarded by all of them.
+_DECIDED_ON = ("provider_payment_id", "provider_session_id", "provider_updated_at")
+
+
+def _compare_and_set(
+    payment: Payment,
+    snapshot: PaymentSnapshot,
+    source: str,
+    evidence: dict[str, Any],
+    also: dict[str, Any],
+) -> ApplyResult | None:
+    """The common pull, a plain status move, without a locking read; ``None``
+    when it does not apply or the row changed since ``payment`` was read."""
+    target = snapshot.status
+    if (
+        target is None
+        or target == payment.status
+        or target not in _DIRECT_TARGETS
+        or not can_transition("payment", payment.status, target)
+        or _money_mismatch(payment.amount, payment.currency, snapshot.amount, snapshot.currency)
+        or _is_stale(snapshot.occurred_at, payment.provider_updated_at)
+    ):
+        return None
+    candidate = copy.copy(payment)
+    for name, value in also.items():
+        setattr(candidate, name, value)
+    changed = [*_refresh_provider_fields(candidate, snapshot), *also]
+    fields = {name: getattr(candidate, name) for name in changed}
+    if target == PaymentStatus.PAID:
+        fields["paid_at"] = timezone.now()
+    guard = {name: getattr(payment, name) for name in _DECIDED_ON}
+    guard["needs_reconciliation"] = payment.needs_reconciliation
+    evidence = {**evidence, "provider_status": snapshot.provider_status}
+    if not transition(candidate, target, source=source, evidence=evidence, guard=guard, **fields):
+        return None
+    _copy_state(candidate, payment)
+    return ApplyResult(Outcome.APPLIED, payment)
 
 
 def _copy_state(source: Any, target: Any) -> None:
@@ -115,16 +169,22 @@ def _copy_state(source: Any, target: Any) -> None:
 
 
 def _apply_payment_locked(
-    payment: Payment, snapshot: PaymentSnapshot, source: str, evidence: dict[str, Any]
+    payment: Payment,
+    snapshot: PaymentSnapshot,
+    source: str,
+    evidence: dict[str, Any],
+    also: list[str] | None = None,
 ) -> ApplyResult:
     mismatch = _money_mismatch(payment.amount, payment.currency, snapshot.amount, snapshot.currency)
     if mismatch:
+        _save_fields(payment, also or [])
         _record_problem(payment, mismatch)
         return ApplyResult(Outcome.MISMATCH, payment, mismatch)
     if _is_stale(snapshot.occurred_at, payment.provider_updated_at):
+        _save_fields(payment, also or [])
         return ApplyResult(Outcome.STALE, payment)
 
-    changed_fields = _refresh_provider_fields(payment, snapshot)
+    changed_fields = [*_refresh_provider_fields(payment, snapshot), *(also or [])]
     target = snapshot.status
     moved = False
     evidence = {**evidence, "provider_status": snapshot.provider_status}

@@ -212,15 +212,18 @@ def start_payment(
     except ProviderError as exc:
         _record_error(payment, exc)
         raise
-    Payment.objects.filter(pk=payment.pk).update(
-        redirect_url=instruction.url, terminal_type=terminal
-    )
-    payment.redirect_url = instruction.url
-    payment.terminal_type = terminal
     snapshot = instruction.snapshot
     if snapshot.status is None:
         snapshot = replace(snapshot, status=PaymentStatus.PENDING)
-    apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "create"})
+    # Where to send the customer is written with the provider's ids and the
+    # status, in one UPDATE.
+    apply_payment_snapshot(
+        payment,
+        snapshot,
+        source=source,
+        evidence={"step": "create"},
+        also={"redirect_url": instruction.url, "terminal_type": terminal},
+    )
     return payment
 
 

@@ -1,15 +1,16 @@
 """The one place where a status changes.
 
-``transition`` is called with the row already locked (``select_for_update``
-inside ``transaction.atomic``). It checks the rule in :mod:`..status`, writes
-with compare-and-set so that only one writer can win even without row locks,
+``transition`` is called with the row locked (``select_for_update`` inside
+``transaction.atomic``), or with a ``guard`` of every value the caller's
+decision read. It checks the rule in :mod:`..status`, writes with
+compare-and-set so that only one writer can win even without row locks,
 appends to the transition log and queues the signals for after commit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -49,11 +50,14 @@ def transition(
     *,
     source: ChangeSource | str,
     evidence: dict[str, Any] | None = None,
+    guard: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> bool:
     """Move ``obj`` to ``target`` if the rules allow it. Returns whether it moved.
 
-    ``fields`` are written in the same UPDATE (timestamps such as ``paid_at``).
+    ``fields`` are written in the same UPDATE (timestamps such as ``paid_at``,
+    provider ids and payloads). ``guard`` adds columns that must still hold
+    the values the caller read, for a caller that decided without a lock.
     """
     kind = kind_of(obj)
     old = obj.status
@@ -62,7 +66,7 @@ def transition(
     now = timezone.now()
     changed = (
         type(obj)
-        ._default_manager.filter(pk=obj.pk, status=old)
+        ._default_manager.filter(pk=obj.pk, status=old, **(guard or {}))
         .update(status=target, updated_at=now, **fields)
     )
     if changed != 1:
