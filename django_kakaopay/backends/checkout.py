@@ -906,6 +906,15 @@ class CheckoutBackend(BaseBackend):
             )
         amount = _int(data.get("amount"))
         currency = _str(data.get("currency")) or None
+        if (data.get("amount") is not None and amount is None) or (
+            data.get("currency") is not None and not isinstance(data.get("currency"), str)
+        ):
+            # An amount we cannot read must never pass as "not stated".
+            raise MalformedWebhook(
+                _("The Checkout.com notification %(id)s has an unreadable amount or currency.")
+                % {"id": event_id},
+                event_id=event_id,
+            )
         summary = _str(data.get("response_summary"))
         raw = _scrub(event)
         update: Snapshot

@@ -69,7 +69,7 @@ def read_json(body: bytes, provider: str) -> Any:
     """
     try:
         text = body.decode("utf-8")
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise MalformedWebhook(
             _("The %(provider)s notification cannot be stored: %(problem)s")
@@ -92,6 +92,14 @@ def read_json(body: bytes, provider: str) -> Any:
 
 def _too_deep() -> str:
     return _("it nests deeper than %(depth)d levels") % {"depth": MAX_JSON_DEPTH}
+
+
+def _finite_float(text: str) -> float:
+    # "1e999" reads as infinity, which no JSON column stores.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return value
 
 
 def _refuse_constant(name: str) -> Any:

@@ -213,7 +213,7 @@ SCRUBBED_KEYS = frozenset(
 MERCHANT_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,50}$")
 _ARTICLE_ID_RE = re.compile(r"^\d{1,19}$")
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
-_DIGITS_RE = re.compile(r"^\d+$")
+_DIGITS_RE = re.compile(r"^[0-9]+$")
 # More digits than any amount or status id (and than int() accepts past 4,300).
 _MAX_DIGITS = 18
 # Scripts whose names are written family name first.
@@ -694,10 +694,20 @@ class Smart2PayBackend(BaseBackend):
 
     def _money(self, resource: Mapping[str, Any]) -> tuple[int | None, str | None]:
         """(amount, currency) of a resource; both ``None`` when the currency is missing."""
-        currency = _str(_get(resource, "Currency")).strip().upper()
-        if not currency:
+        raw_currency, raw_amount = _get(resource, "Currency"), _get(resource, "Amount")
+        currency = raw_currency.strip().upper() if isinstance(raw_currency, str) else ""
+        if not currency and raw_currency is None and raw_amount is None:
             return None, None
-        return self.from_provider_amount(_get(resource, "Amount"), currency), currency
+        amount = self.from_provider_amount(raw_amount, currency) if currency else None
+        if not currency or (raw_amount is not None and amount is None):
+            # Money we cannot read must never pass as money not stated.
+            raise InexactAmount(
+                _(
+                    "Smart2Pay reported an amount or currency that cannot be read: %(amount)r %(currency)r."
+                )
+                % {"amount": str(raw_amount)[:40], "currency": str(raw_currency)[:10]}
+            )
+        return amount, currency
 
     # HTTP ----------------------------------------------------------------------
 

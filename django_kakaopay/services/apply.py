@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Model, QuerySet, Sum
+from django.db.models import Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,7 @@ from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
 from ..models import ChangeSource, Payment, Preapproval, Refund
 from ..money import format_money
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus, can_transition
+from .statements import fetch_one
 from .transitions import Tracked, transition
 
 logger = logging.getLogger("django_kakaopay")
@@ -69,7 +70,8 @@ def find_payment(backend: str, snapshot: PaymentSnapshot, *, lock: bool = False)
     the row lock, so it must run inside a transaction.
     """
     return _first_match(
-        Payment.objects.filter(backend=backend),
+        Payment,
+        backend,
         (
             ("provider_payment_id", snapshot.provider_payment_id),
             ("provider_session_id", snapshot.provider_session_id),
@@ -83,15 +85,13 @@ _M = TypeVar("_M", bound=Model)
 
 
 def _first_match(
-    query: QuerySet[_M], candidates: Iterable[tuple[str, str]], *, lock: bool
+    model: type[_M], backend: str, candidates: Iterable[tuple[str, str]], *, lock: bool
 ) -> _M | None:
-    if lock:
-        query = query.select_for_update()
     for field, value in candidates:
         if value:
-            found = list(query.filter(**{field: value}).order_by()[:1])
-            if found:
-                return found[0]
+            found = fetch_one(model, {"backend": backend, field: value}, lock=lock)
+            if found is not None:
+                return found
     return None
 
 
@@ -347,14 +347,14 @@ def find_refund(backend: str, snapshot: RefundSnapshot) -> tuple[Payment | None,
     Not locked: :func:`apply_refund_snapshot` locks the payment, then the
     refund, the order every refund path uses.
     """
-    refund = _first_match(
-        Refund.objects.filter(payment__backend=backend).select_related("payment"),
-        (
-            ("provider_refund_id", snapshot.provider_refund_id),
-            ("reference", snapshot.reference),
-        ),
-        lock=False,
-    )
+    refund = None
+    for field, value in (
+        ("provider_refund_id", snapshot.provider_refund_id),
+        ("reference", snapshot.reference),
+    ):
+        if value and refund is None:
+            query = Refund.objects.filter(payment__backend=backend, **{field: value})
+            refund = query.select_related("payment").order_by().first()
     if refund is not None:
         return refund.payment, refund
     payment = find_payment(
@@ -471,7 +471,8 @@ def find_preapproval(
     backend: str, snapshot: PreapprovalSnapshot, *, lock: bool = False
 ) -> Preapproval | None:
     return _first_match(
-        Preapproval.objects.filter(backend=backend),
+        Preapproval,
+        backend,
         (
             ("provider_preapproval_id", snapshot.provider_preapproval_id),
             ("reference", snapshot.reference),

@@ -28,6 +28,7 @@ from ..status import (
     RefundStatus,
     can_transition,
 )
+from .statements import insert, update_where
 
 Tracked = Payment | Refund | Preapproval
 
@@ -64,10 +65,10 @@ def transition(
     if not can_transition(kind, old, target):
         return False
     now = timezone.now()
-    changed = (
-        type(obj)
-        ._default_manager.filter(pk=obj.pk, status=old, **(guard or {}))
-        .update(status=target, updated_at=now, **fields)
+    changed = update_where(
+        type(obj),
+        {"status": target, "updated_at": now, **fields},
+        {obj._meta.pk.name: obj.pk, "status": old, **(guard or {})},
     )
     if changed != 1:
         return False
@@ -75,12 +76,15 @@ def transition(
     obj.updated_at = now
     for name, value in fields.items():
         setattr(obj, name, value)
-    StatusTransition.objects.create(
-        **{kind: obj},
-        from_status=old,
-        to_status=target,
-        source=str(source),
-        evidence=evidence or {},
+    insert(
+        StatusTransition,
+        {
+            kind: obj,
+            "from_status": old,
+            "to_status": target,
+            "source": str(source),
+            "evidence": evidence or {},
+        },
     )
     transaction.on_commit(_signal_sender(obj, old, target, str(source)))
     return True
