@@ -32,13 +32,12 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         unique=True,
         help_text=_("The merchant's unique reference, e.g. the order number."),
     )
-    backend = models.CharField(_("backend"), max_length=64, db_index=True)
+    backend = models.CharField(_("backend"), max_length=64)
     status = models.CharField(
         _("status"),
         max_length=20,
         choices=PaymentStatus.choices,
         default=PaymentStatus.CREATED,
-        db_index=True,
     )
     amount = models.PositiveBigIntegerField(
         _("amount"), help_text=_("In the currency's minor unit: 11000 KRW is ₩11,000.")
@@ -76,14 +75,11 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         default=new_idempotency_key,
         editable=False,
     )
-    provider_payment_id = models.CharField(
-        _("provider payment id"), max_length=128, blank=True, db_index=True
-    )
+    provider_payment_id = models.CharField(_("provider payment id"), max_length=128, blank=True)
     provider_session_id = models.CharField(
         _("provider session id"),
         max_length=128,
         blank=True,
-        db_index=True,
         help_text=_("The provider's id of the checkout session or payment setup, if any."),
     )
     redirect_url = models.CharField(_("redirect URL"), max_length=2000, blank=True)
@@ -118,6 +114,18 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-created_at"]
+        # Plain B-tree indexes (no PostgreSQL ``_like`` twins), led by the
+        # backend as every look-up is: each index is written by every
+        # status change, so there are only as many as the look-ups need.
+        indexes = [
+            models.Index(fields=["status"], name="kakaopay_payment_status"),
+            models.Index(
+                fields=["backend", "provider_payment_id"], name="kakaopay_payment_provider"
+            ),
+            models.Index(
+                fields=["backend", "provider_session_id"], name="kakaopay_payment_session"
+            ),
+        ]
         permissions = [
             ("refund_payment", _("Can refund payments")),
             ("charge_preapproval", _("Can charge preapprovals")),

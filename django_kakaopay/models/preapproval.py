@@ -31,13 +31,12 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=100, unique=True)
-    backend = models.CharField(_("backend"), max_length=64, db_index=True)
+    backend = models.CharField(_("backend"), max_length=64)
     status = models.CharField(
         _("status"),
         max_length=20,
         choices=PreapprovalStatus.choices,
         default=PreapprovalStatus.CREATED,
-        db_index=True,
     )
     currency = models.CharField(_("currency"), max_length=3)
     description = models.CharField(_("description"), max_length=255, blank=True)
@@ -60,7 +59,7 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
         editable=False,
     )
     provider_preapproval_id = models.CharField(
-        _("provider preapproval id"), max_length=128, blank=True, db_index=True
+        _("provider preapproval id"), max_length=128, blank=True
     )
     redirect_url = models.CharField(_("redirect URL"), max_length=2000, blank=True)
     user = models.ForeignKey(
@@ -115,6 +114,12 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
         verbose_name = _("preapproval")
         verbose_name_plural = _("preapprovals")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="kakaopay_preapproval_status"),
+            models.Index(
+                fields=["backend", "provider_preapproval_id"], name="kakaopay_preapproval_provider"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=PreapprovalStatus.values),

@@ -39,7 +39,6 @@ class Refund(MoneyDisplayMixin, ProviderTrackedFields):
         max_length=20,
         choices=RefundStatus.choices,
         default=RefundStatus.PENDING,
-        db_index=True,
     )
     origin = models.CharField(
         _("origin"), max_length=16, choices=Origin.choices, default=Origin.MERCHANT
@@ -52,9 +51,7 @@ class Refund(MoneyDisplayMixin, ProviderTrackedFields):
         default=new_idempotency_key,
         editable=False,
     )
-    provider_refund_id = models.CharField(
-        _("provider refund id"), max_length=128, blank=True, db_index=True
-    )
+    provider_refund_id = models.CharField(_("provider refund id"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
@@ -63,6 +60,10 @@ class Refund(MoneyDisplayMixin, ProviderTrackedFields):
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="kakaopay_refund_status"),
+            models.Index(fields=["provider_refund_id"], name="kakaopay_refund_provider"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="kakaopay_refund_amount_positive"

@@ -46,7 +46,6 @@ class WebhookEvent(models.Model):
         max_length=16,
         choices=WebhookEventStatus.choices,
         default=WebhookEventStatus.RECEIVED,
-        db_index=True,
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -58,6 +57,8 @@ class WebhookEvent(models.Model):
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at"]
+        # What the replay job lists: unfinished rows, oldest first.
+        indexes = [models.Index(fields=["status", "received_at"], name="kakaopay_webhook_status")]
         constraints = [
             models.UniqueConstraint(
                 fields=["backend", "event_key"], name="kakaopay_webhook_event_unique"

@@ -14,7 +14,7 @@ never expressions, so every value is a query parameter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.db import connections, router
@@ -26,7 +26,7 @@ Converter = Callable[..., Any]
 
 _select_cache: dict[tuple[Any, ...], tuple[str, list[tuple[int, list[Converter], Any]]]] = {}
 _update_cache: dict[tuple[Any, ...], str] = {}
-_insert_cache: dict[tuple[Any, ...], tuple[str, list[Field[Any, Any]]]] = {}
+_insert_cache: dict[tuple[Any, ...], str] = {}
 
 
 def _field(model: type[Model], name: str) -> Field[Any, Any]:
@@ -102,13 +102,26 @@ def fetch_one(model: type[_M], where: Mapping[str, Any], *, lock: bool = False) 
     return model.from_db(alias, names, values)
 
 
-def update_where(model: type[Model], values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
-    """``UPDATE ... SET values WHERE where``; the number of rows it changed."""
+def update_where(
+    model: type[Model],
+    values: Mapping[str, Any],
+    where: Mapping[str, Any],
+    *,
+    then_insert: tuple[type[Model], Mapping[str, Any]] | None = None,
+) -> int:
+    """``UPDATE ... SET values WHERE where``; the number of rows it changed.
+
+    ``then_insert`` is a (model, values) row inserted only if the UPDATE
+    changed a row: in the same statement on PostgreSQL (a data-modifying
+    ``WITH``), right after it elsewhere.
+    """
     _plain(values)
     _plain(where)
     alias = router.db_for_write(model)
     connection = connections[alias]
-    key = (alias, connection.vendor, model, tuple(values), _shape(where))
+    combined = then_insert is not None and connection.vendor == "postgresql"
+    log_model = then_insert[0] if combined and then_insert else None
+    key = (alias, connection.vendor, model, tuple(values), _shape(where), log_model)
     condition, where_params = _where(model, where, connection)
     fields = [_field(model, name) for name in values]
     sql = _update_cache.get(key)
@@ -116,11 +129,49 @@ def update_where(model: type[Model], values: Mapping[str, Any], where: Mapping[s
         quote = connection.ops.quote_name
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
         sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {condition}"  # noqa: S608
+        if log_model is not None:
+            names, casts = _insert_columns(log_model, connection)
+            sql = (
+                f"WITH moved AS ({sql} RETURNING 1) "  # noqa: S608
+                f"INSERT INTO {quote(log_model._meta.db_table)} ({names}) "
+                f"SELECT {casts} FROM moved"
+            )
         _update_cache[key] = sql
     params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    params += where_params
+    if log_model is not None and then_insert is not None:
+        params += _insert_params(log_model, then_insert[1], connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
-        return int(cursor.rowcount)
+        cursor.execute(sql, params)
+        changed = int(cursor.rowcount)
+    if then_insert is not None and not combined and changed:
+        insert(*then_insert)
+    return changed
+
+
+def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.generated and f is not model._meta.auto_field
+    ]
+
+
+def _insert_columns(model: type[Model], connection: BaseDatabaseWrapper) -> tuple[str, str]:
+    """The column list, and typed placeholders for an ``INSERT ... SELECT``."""
+    fields = _insert_fields(model)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    casts = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
+    return names, casts
+
+
+def _insert_params(
+    model: type[Model], values: Mapping[str, Any], connection: BaseDatabaseWrapper
+) -> list[Any]:
+    _plain(values)
+    obj = model(**values)
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _insert_fields(model)]
 
 
 def insert(model: type[Model], values: Mapping[str, Any]) -> None:
@@ -128,24 +179,14 @@ def insert(model: type[Model], values: Mapping[str, Any]) -> None:
 
     For append-only rows whose key the caller does not need back.
     """
-    _plain(values)
     alias = router.db_for_write(model)
     connection = connections[alias]
-    obj = model(**values)
     key = (alias, connection.vendor, model)
-    cached = _insert_cache.get(key)
-    if cached is None:
-        quote = connection.ops.quote_name
-        fields: Sequence[Field[Any, Any]] = [
-            f
-            for f in model._meta.concrete_fields
-            if not f.generated and f is not model._meta.auto_field
-        ]
-        names = ", ".join(quote(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
-        cached = _insert_cache[key] = (sql, list(fields))
-    sql, insert_fields = cached
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in insert_fields]
+    sql = _insert_cache.get(key)
+    if sql is None:
+        names = ", ".join(connection.ops.quote_name(f.column) for f in _insert_fields(model))
+        marks = ", ".join(["%s"] * len(_insert_fields(model)))
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = _insert_cache[key] = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _insert_params(model, values, connection))

@@ -28,7 +28,7 @@ from ..status import (
     RefundStatus,
     can_transition,
 )
-from .statements import insert, update_where
+from .statements import update_where
 
 Tracked = Payment | Refund | Preapproval
 
@@ -65,10 +65,18 @@ def transition(
     if not can_transition(kind, old, target):
         return False
     now = timezone.now()
+    log = {
+        kind: obj,
+        "from_status": old,
+        "to_status": target,
+        "source": str(source),
+        "evidence": evidence or {},
+    }
     changed = update_where(
         type(obj),
         {"status": target, "updated_at": now, **fields},
         {obj._meta.pk.name: obj.pk, "status": old, **(guard or {})},
+        then_insert=(StatusTransition, log),
     )
     if changed != 1:
         return False
@@ -76,16 +84,6 @@ def transition(
     obj.updated_at = now
     for name, value in fields.items():
         setattr(obj, name, value)
-    insert(
-        StatusTransition,
-        {
-            kind: obj,
-            "from_status": old,
-            "to_status": target,
-            "source": str(source),
-            "evidence": evidence or {},
-        },
-    )
     transaction.on_commit(_signal_sender(obj, old, target, str(source)))
     return True
 
