@@ -78,7 +78,8 @@ def test_a_new_notification(client: Client, rsps: responses.RequestsMock) -> Non
     sql = ours(context)
     # BEGIN, claim the inbox row, find and lock the payment, change + log, COMMIT.
     assert len(sql) == 3 + CHANGE + 1, sql
-    assert sql[0] == "BEGIN" and sql[-1] == "COMMIT"
+    assert sql[0] == "BEGIN"
+    assert sql[-1] == "COMMIT"
     assert " OR " not in sql[2], "one point look-up, not an OR across columns"
     assert Payment.objects.get().status == PaymentStatus.PAID
 
@@ -174,4 +175,6 @@ def test_the_payment_look_up_uses_an_index(client: Client, rsps: responses.Reque
     # The (backend, provider_payment_id) index, or the unique constraint on the same columns.
     assert "kakaopay_payment_provider" in plan, plan
     if connection.vendor == "postgresql":
-        assert "Index Cond: (((backend)::text = 'checkout'::text) AND ((provider_payment_id)" in plan
+        assert (
+            "Index Cond: (((backend)::text = 'checkout'::text) AND ((provider_payment_id)" in plan
+        )

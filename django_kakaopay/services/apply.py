@@ -151,7 +151,7 @@ def _compare_and_set(
     for name, value in also.items():
         setattr(candidate, name, value)
     changed = [*_refresh_provider_fields(candidate, snapshot), *also]
-    fields = {name: getattr(candidate, name) for name in changed}
+    fields: dict[str, Any] = {name: getattr(candidate, name) for name in changed}
     if target == PaymentStatus.PAID:
         fields["paid_at"] = timezone.now()
     guard = {name: getattr(payment, name) for name in _DECIDED_ON}
@@ -190,8 +190,9 @@ def _apply_payment_locked(
     evidence = {**evidence, "provider_status": snapshot.provider_status}
     if target is not None and target != payment.status and target in _DIRECT_TARGETS:
         # The common case: the provider fields and the status in one UPDATE.
-        extra = {"paid_at": timezone.now()} if target == PaymentStatus.PAID else {}
-        extra.update({name: getattr(payment, name) for name in changed_fields})
+        extra: dict[str, Any] = {name: getattr(payment, name) for name in changed_fields}
+        if target == PaymentStatus.PAID:
+            extra["paid_at"] = timezone.now()
         if transition(payment, target, source=source, evidence=evidence, **extra):
             return ApplyResult(Outcome.APPLIED, payment)
         _save_fields(payment, changed_fields)

@@ -25,6 +25,7 @@ from ..backends.base import content_hash
 from ..backends.payloads import storable
 from ..conf import get_setting
 from ..models import WebhookEvent, WebhookEventStatus
+from .statements import column, concrete_field
 
 # A row in one of these states is taken over by a new authenticated delivery
 # with the same key; any other state means the delivery is a duplicate.
@@ -155,27 +156,26 @@ _TAKEN_OVER = (
 
 
 def _upsert(values: dict[str, Any]) -> tuple[int, int] | None:
-    meta = WebhookEvent._meta
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = [meta.get_field(name) for name in values]
-    params = [f.get_db_prep_save(values[f.name], connection) for f in columns]
-    names = ", ".join(quote(f.column) for f in columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    taken_over = ", ".join(
-        f"{quote(meta.get_field(name).column)} = EXCLUDED.{quote(meta.get_field(name).column)}"
-        for name in _TAKEN_OVER
-    )
-    attempts = quote(meta.get_field("attempts").column)
-    status = quote(meta.get_field("status").column)
+
+    def col(name: str) -> str:
+        return quote(column(concrete_field(WebhookEvent, name)))
+
+    table = quote(WebhookEvent._meta.db_table)
+    fields = [concrete_field(WebhookEvent, name) for name in values]
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    names = ", ".join(col(f.name) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    taken_over = ", ".join(f"{col(name)} = EXCLUDED.{col(name)}" for name in _TAKEN_OVER)
+    attempts, status = col("attempts"), col("status")
     unfinished = ", ".join(["%s"] * len(UNFINISHED))
     # Only quoted column names from the model are interpolated; every value is a parameter.
     sql = (
         f"INSERT INTO {table} ({names}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote('backend')}, {quote('event_key')}) DO UPDATE SET "
+        f"ON CONFLICT ({col('backend')}, {col('event_key')}) DO UPDATE SET "
         f"{attempts} = {table}.{attempts} + 1, {taken_over} "
         f"WHERE {table}.{status} IN ({unfinished}) "
-        f"RETURNING {quote(meta.pk.column)}, {attempts}"
+        f"RETURNING {col('id')}, {attempts}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *UNFINISHED])

@@ -29,11 +29,15 @@ _update_cache: dict[tuple[Any, ...], str] = {}
 _insert_cache: dict[tuple[Any, ...], str] = {}
 
 
-def _field(model: type[Model], name: str) -> Field[Any, Any]:
+def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
     field = model._meta.get_field(name)
     if not isinstance(field, Field) or not field.concrete:
         raise TypeError(f"{model.__name__}.{name} is not a column")
     return field
+
+
+def column(field: Field[Any, Any]) -> str:
+    return str(field.column)
 
 
 def _where(
@@ -42,11 +46,11 @@ def _where(
     quote = connection.ops.quote_name
     parts, params = [], []
     for name, value in where.items():
-        field = _field(model, name)
+        field = concrete_field(model, name)
         if value is None:
-            parts.append(f"{quote(field.column)} IS NULL")
+            parts.append(f"{quote(column(field))} IS NULL")
         else:
-            parts.append(f"{quote(field.column)} = %s")
+            parts.append(f"{quote(column(field))} = %s")
             params.append(field.get_db_prep_value(value, connection, prepared=False))
     return " AND ".join(parts), params
 
@@ -76,13 +80,14 @@ def fetch_one(model: type[_M], where: Mapping[str, Any], *, lock: bool = False) 
         quote = connection.ops.quote_name
         fields = model._meta.concrete_fields
         table = model._meta.db_table
-        columns = ", ".join(f"{quote(table)}.{quote(f.column)}" for f in fields)
+        columns = ", ".join(f"{quote(table)}.{quote(column(f))}" for f in fields)
         converters = []
         for index, field in enumerate(fields):
-            column = field.get_col(table)
-            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            expression = field.get_col(table)
+            found = connection.ops.get_db_converters(expression)
+            found += field.get_db_converters(connection)
             if found:
-                converters.append((index, found, column))
+                converters.append((index, found, expression))
         sql = f"SELECT {columns} FROM {quote(table)} WHERE {condition} "  # noqa: S608
         sql += connection.ops.limit_offset_sql(0, 1)
         if lock and connection.features.has_select_for_update:
@@ -95,9 +100,9 @@ def fetch_one(model: type[_M], where: Mapping[str, Any], *, lock: bool = False) 
     if row is None:
         return None
     values = list(row)
-    for index, found, column in converters:
+    for index, found, expression in converters:
         for convert in found:
-            values[index] = convert(values[index], column, connection)
+            values[index] = convert(values[index], expression, connection)
     names = [f.attname for f in model._meta.concrete_fields]
     return model.from_db(alias, names, values)
 
@@ -123,11 +128,11 @@ def update_where(
     log_model = then_insert[0] if combined and then_insert else None
     key = (alias, connection.vendor, model, tuple(values), _shape(where), log_model)
     condition, where_params = _where(model, where, connection)
-    fields = [_field(model, name) for name in values]
+    fields = [concrete_field(model, name) for name in values]
     sql = _update_cache.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        assignments = ", ".join(f"{quote(column(f))} = %s" for f in fields)
         sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {condition}"  # noqa: S608
         if log_model is not None:
             names, casts = _insert_columns(log_model, connection)
@@ -161,7 +166,7 @@ def _insert_columns(model: type[Model], connection: BaseDatabaseWrapper) -> tupl
     """The column list, and typed placeholders for an ``INSERT ... SELECT``."""
     fields = _insert_fields(model)
     quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in fields)
+    names = ", ".join(quote(column(f)) for f in fields)
     casts = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
     return names, casts
 
@@ -184,7 +189,7 @@ def insert(model: type[Model], values: Mapping[str, Any]) -> None:
     key = (alias, connection.vendor, model)
     sql = _insert_cache.get(key)
     if sql is None:
-        names = ", ".join(connection.ops.quote_name(f.column) for f in _insert_fields(model))
+        names = ", ".join(connection.ops.quote_name(column(f)) for f in _insert_fields(model))
         marks = ", ".join(["%s"] * len(_insert_fields(model)))
         table = connection.ops.quote_name(model._meta.db_table)
         sql = _insert_cache[key] = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
