@@ -403,29 +403,29 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def _put(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
+def _copy_to_parent(payload: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
+    """A deep copy of ``payload`` and, inside it, the container of ``path``'s last step."""
     result = copy.deepcopy(payload)
     node = result
     for step in path[:-1]:
         node = node[step]
+    return result, node
+
+
+def _put(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
+    result, node = _copy_to_parent(payload, path)
     node[path[-1]] = value
     return result
 
 
 def _drop(payload: Any, path: tuple[Any, ...]) -> Any:
-    result = copy.deepcopy(payload)
-    node = result
-    for step in path[:-1]:
-        node = node[step]
+    result, node = _copy_to_parent(payload, path)
     del node[path[-1]]
     return result
 
 
 def _rename(payload: Any, path: tuple[Any, ...], new_key: str) -> Any:
-    result = copy.deepcopy(payload)
-    node = result
-    for step in path[:-1]:
-        node = node[step]
+    result, node = _copy_to_parent(payload, path)
     node[new_key] = node.pop(path[-1])
     return result
 

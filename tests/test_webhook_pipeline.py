@@ -215,17 +215,25 @@ def test_a_smart2pay_forgery_is_not_parsed(client: Client) -> None:
 # -- transient failures and crashes -------------------------------------------------
 
 
+def approved_notification() -> tuple[Payment, bytes]:
+    """A payment the customer approved, and the provider's notification of it."""
+    payment = started_payment()
+    provider.decide_payment(provider_side(payment), "approve")
+    return payment, event_body(payment)
+
+
+def break_apply(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr("django_kakaopay.services.webhooks.apply_update", broken)
+
+
 def test_a_transient_failure_rolls_back_keeps_the_row_failed_and_answers_500(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    payment = started_payment()
-    provider.decide_payment(provider_side(payment), "approve")
-    body = event_body(payment)
-
-    def database_down(*args: Any, **kwargs: Any) -> Any:
-        raise OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr("django_kakaopay.services.webhooks.apply_update", database_down)
+    payment, body = approved_notification()
+    break_apply(monkeypatch, OperationalError("server closed the connection unexpectedly"))
     assert deliver(client, body).status_code == 500
     event = WebhookEvent.objects.get()
     assert event.status == Status.FAILED
@@ -246,14 +254,8 @@ def test_a_transient_failure_rolls_back_keeps_the_row_failed_and_answers_500(
 def test_a_worker_killed_mid_way_leaves_no_row_and_the_retry_settles_it(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    payment = started_payment()
-    provider.decide_payment(provider_side(payment), "approve")
-    body = event_body(payment)
-
-    def killed(*args: Any, **kwargs: Any) -> Any:
-        raise KeyboardInterrupt  # stands in for SIGKILL: nothing after it runs
-
-    monkeypatch.setattr("django_kakaopay.services.webhooks.apply_update", killed)
+    _payment, body = approved_notification()
+    break_apply(monkeypatch, KeyboardInterrupt())  # stands in for SIGKILL: nothing after it runs
     with pytest.raises(KeyboardInterrupt):
         services.receive_webhook("sandbox", body, signed_sandbox(body))
     assert rows() == 0, "not committed, so not acknowledged: nothing stranded"
