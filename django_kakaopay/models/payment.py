@@ -83,6 +83,16 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         help_text=_("The provider's id of the checkout session or payment setup, if any."),
     )
     redirect_url = models.CharField(_("redirect URL"), max_length=2000, blank=True)
+    start_claimed_until = models.DateTimeField(
+        _("start claimed until"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "While set and in the future, one request is asking the provider to create "
+            "this payment and no other request calls it."
+        ),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -90,6 +100,15 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="kakaopay_payments",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The staff member who requested this charge, if one did."),
     )
     preapproval = models.ForeignKey(
         "django_kakaopay.Preapproval",

@@ -62,6 +62,16 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
         _("provider preapproval id"), max_length=128, blank=True
     )
     redirect_url = models.CharField(_("redirect URL"), max_length=2000, blank=True)
+    start_claimed_until = models.DateTimeField(
+        _("start claimed until"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "While set and in the future, one request is asking the provider to create "
+            "this agreement and no other request calls it."
+        ),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -83,6 +93,15 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
             "Set before the provider is asked to end the agreement; while set, no "
             "charge is made, and reconciliation retries a cancellation that timed out."
         ),
+    )
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancellation requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The staff member who asked for the cancellation, if one did."),
     )
     # An optional billing plan, charged by ``manage.py kakaopay_charge_due``.
     billing_amount = models.PositiveBigIntegerField(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,15 @@ class Refund(MoneyDisplayMixin, ProviderTrackedFields):
         _("origin"), max_length=16, choices=Origin.choices, default=Origin.MERCHANT
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The staff member who requested this refund, if one did."),
+    )
     idempotency_key = models.CharField(
         _("idempotency key"),
         max_length=64,
