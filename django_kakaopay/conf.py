@@ -31,6 +31,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Absolute origin used to build return and notification URLs when no
     # request is at hand (management commands, tasks): "https://shop.example".
     "SITE_URL": "",
+    # Seconds a checkout request's claim on calling the provider lasts. Only the
+    # request holding it creates the payment at the provider; one that died
+    # mid-call is taken over (same idempotency key) once it has expired.
+    "START_CLAIM_SECONDS": 120,
+    # Seconds a second checkout request for the same payment (a double click)
+    # waits for the first one's provider call before showing "processing".
+    "CHECKOUT_WAIT_SECONDS": 15,
     # Seconds between automatic refreshes of the "payment processing" page.
     "PROCESSING_REFRESH_SECONDS": 3,
     # The REST API (django_kakaopay.api), used only when its URLs are mounted.

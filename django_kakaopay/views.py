@@ -55,11 +55,22 @@ def checkout(request: HttpRequest, token: str) -> HttpResponseBase:
         except KakaoPayError:
             logger.exception("Could not start payment %s", payment.pk)
             return _start_failed(request, payment)
-    if payment.status in OPEN_PAYMENT_STATUSES and payment.redirect_url:
-        return redirect(payment.redirect_url)
-    if payment.status in OPEN_PAYMENT_STATUSES:
-        return _start_failed(request, payment)
-    return redirect("kakaopay:return", token=payment.return_token)
+    return _send_on(request, payment, OPEN_PAYMENT_STATUSES)
+
+
+def _send_on(
+    request: HttpRequest, obj: Payment | Preapproval, open_statuses: frozenset[str]
+) -> HttpResponseBase:
+    """Where a checkout request goes once the start was tried, here or by a racing request."""
+    if obj.status in open_statuses and obj.redirect_url:
+        return redirect(obj.redirect_url)
+    if services.is_being_started(obj):
+        # Another request is still waiting for the provider (a double click on
+        # a slow provider): show "processing", which reloads this page.
+        return _processing(request, obj)
+    if obj.status in open_statuses:
+        return _start_failed(request, obj)
+    return redirect("kakaopay:return", token=obj.return_token)
 
 
 @never_cache
@@ -73,11 +84,7 @@ def preapproval_checkout(request: HttpRequest, token: str) -> HttpResponseBase:
         except KakaoPayError:
             logger.exception("Could not start preapproval %s", preapproval.pk)
             return _start_failed(request, preapproval)
-    if preapproval.status in OPEN_PREAPPROVAL_STATUSES and preapproval.redirect_url:
-        return redirect(preapproval.redirect_url)
-    if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
-        return _start_failed(request, preapproval)
-    return redirect("kakaopay:return", token=preapproval.return_token)
+    return _send_on(request, preapproval, OPEN_PREAPPROVAL_STATUSES)
 
 
 @never_cache

@@ -135,9 +135,10 @@ def test_starting_a_payment(client: Client, rsps: responses.RequestsMock) -> Non
     with CaptureQueriesContext(connection) as context:
         response = client.get(f"/kakaopay/checkout/{payment.return_token}/")
     assert response.status_code == 302
-    # The look-up by token, then BEGIN, the redirect URL, ids and status in one
-    # UPDATE (+ log), COMMIT.
-    assert len(ours(context)) == 1 + 1 + CHANGE + 1, ours(context)
+    # The look-up by token, the claim (one conditional UPDATE, committed before
+    # the provider call, so a double click calls it once), then BEGIN, the
+    # redirect URL, ids, status and the claim's end in one UPDATE (+ log), COMMIT.
+    assert len(ours(context)) == 1 + 1 + 1 + CHANGE + 1, ours(context)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert payment.redirect_url

@@ -38,6 +38,7 @@ from .replay import (
     settle_stranded,
 )
 from .schedule import next_due_date, period_key
+from .start_claim import is_being_started
 from .webhooks import (
     WebhookResponse,
     process_event,
@@ -67,6 +68,7 @@ __all__ = [
     "clear_billing_plan",
     "create_payment",
     "create_preapproval",
+    "is_being_started",
     "next_due_date",
     "period_key",
     "process_event",

@@ -36,6 +36,7 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PaymentStatus, RefundStatus
 from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_refund_snapshot
+from .start_claim import await_start, claim_start, release_start
 from .transitions import transition
 from .urls import notification_url, return_url
 
@@ -174,11 +175,30 @@ def start_payment(
 
     Safe to call again: a payment already started is returned unchanged, and
     a retry after an unknown outcome reuses the stored idempotency key, so the
-    provider never creates it twice. No database transaction is held while the
-    provider is called.
+    provider never creates it twice. Requests racing to start the same payment
+    (a double click) call the provider once: the first claims the row, the
+    others wait for its outcome and return the payment as it left it. No
+    database transaction is held while the provider is called.
     """
     if payment.status != PaymentStatus.CREATED:
         return payment
+    claim = claim_start(payment)
+    if claim is None:
+        await_start(payment)
+        return payment
+    try:
+        _call_create(payment, request, source, os_type)
+    finally:
+        release_start(payment, claim)
+    return payment
+
+
+def _call_create(
+    payment: Payment,
+    request: HttpRequest | None,
+    source: ChangeSource | str,
+    os_type: str,
+) -> None:
     backend = get_backend(payment.backend)
     # With no explicit choice and no recognisable phone, leave it empty so
     # that the backend's own default (an option) applies.
@@ -205,10 +225,10 @@ def start_payment(
         instruction = backend.create_payment(provider_request)
     except ProviderRejected as exc:
         _fail_start(payment, exc, source)
-        return payment
+        return
     except OutcomeUnknown as exc:
         _mark_unknown(payment, exc)
-        return payment
+        return
     except ProviderError as exc:
         _record_error(payment, exc)
         raise
@@ -216,15 +236,18 @@ def start_payment(
     if snapshot.status is None:
         snapshot = replace(snapshot, status=PaymentStatus.PENDING)
     # Where to send the customer is written with the provider's ids and the
-    # status, in one UPDATE.
+    # status, in one UPDATE, which also ends the claim.
     apply_payment_snapshot(
         payment,
         snapshot,
         source=source,
         evidence={"step": "create"},
-        also={"redirect_url": instruction.url, "terminal_type": terminal},
+        also={
+            "redirect_url": instruction.url,
+            "terminal_type": terminal,
+            "start_claimed_until": None,
+        },
     )
-    return payment
 
 
 def _error_evidence(exc: ProviderError) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from .payments import (
     new_reference,
     signed_in,
 )
+from .start_claim import await_start, claim_start, release_start
 from .transitions import transition
 from .urls import notification_url, return_url
 
@@ -104,9 +105,27 @@ def start_preapproval(
     request: HttpRequest | None = None,
     source: ChangeSource | str = ChangeSource.CHECKOUT,
 ) -> Preapproval:
-    """Create the agreement at the provider; the customer then confirms it there."""
+    """Create the agreement at the provider; the customer then confirms it there.
+
+    As for payments, requests racing to start the same agreement call the
+    provider once; the others wait for that call's outcome.
+    """
     if preapproval.status != PreapprovalStatus.CREATED:
         return preapproval
+    claim = claim_start(preapproval)
+    if claim is None:
+        await_start(preapproval)
+        return preapproval
+    try:
+        _call_create(preapproval, request, source)
+    finally:
+        release_start(preapproval, claim)
+    return preapproval
+
+
+def _call_create(
+    preapproval: Preapproval, request: HttpRequest | None, source: ChangeSource | str
+) -> None:
     backend = get_backend(preapproval.backend)
     provider_request = PreapprovalRequest(
         reference=preapproval.reference,
@@ -131,23 +150,27 @@ def start_preapproval(
                 locked, PreapprovalStatus.FAILED, source=source, evidence=_error_evidence(exc)
             )
         preapproval.refresh_from_db()
-        return preapproval
+        return
     except OutcomeUnknown as exc:
         Preapproval.objects.filter(pk=preapproval.pk).update(
             needs_reconciliation=True, last_error=str(exc)
         )
         preapproval.refresh_from_db()
-        return preapproval
+        return
     except ProviderError as exc:
         Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
         raise
-    Preapproval.objects.filter(pk=preapproval.pk).update(redirect_url=instruction.url)
+    # The redirect is stored, and the claim ended, before the status moves:
+    # a waiting request that sees the claim gone finds where to send its customer.
+    Preapproval.objects.filter(pk=preapproval.pk).update(
+        redirect_url=instruction.url, start_claimed_until=None
+    )
     preapproval.redirect_url = instruction.url
+    preapproval.start_claimed_until = None
     snapshot = instruction.snapshot
     if snapshot.status is None:
         snapshot = replace(snapshot, status=PreapprovalStatus.PENDING)
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "create"})
-    return preapproval
 
 
 def sync_preapproval(

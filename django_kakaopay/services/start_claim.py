@@ -1,0 +1,90 @@
+"""One provider call per checkout: a short lease on starting a payment or agreement.
+
+A customer who double-clicks "Pay", or reloads the checkout page while it is
+loading, sends two requests for the same row. Whichever request stamps
+``start_claimed_until`` first (one conditional UPDATE, committed before any
+provider call) is the only one that asks the provider; the others wait for
+its outcome and then send the customer where it did. The stamp is a lease,
+not a lock: a worker that dies mid-call holds it until it expires, then the
+next request takes over and calls again with the same idempotency key, which
+the provider deduplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ..conf import get_setting
+from ..models import Payment, Preapproval
+
+Startable = Payment | Preapproval
+
+# Polling starts fast (a sandbox or a quick provider answers in milliseconds)
+# and backs off so that a slow provider costs a few queries a second at most.
+_FIRST_POLL = 0.02
+_LONGEST_POLL = 0.25
+
+
+def claim_start(obj: Startable) -> datetime | None:
+    """Stamp the lease on ``obj`` if it is still ``created`` and unclaimed.
+
+    Returns the lease's end (pass it to :func:`release_start`), or ``None``
+    when another request holds the lease or the row is no longer ``created``.
+    """
+    now = timezone.now()
+    until = now + timedelta(seconds=float(get_setting("START_CLAIM_SECONDS")))
+    claimed = (
+        type(obj)
+        ._default_manager.filter(pk=obj.pk, status="created")
+        .filter(Q(start_claimed_until__isnull=True) | Q(start_claimed_until__lt=now))
+        .update(start_claimed_until=until)
+    )
+    if not claimed:
+        return None
+    obj.start_claimed_until = until
+    return until
+
+
+def release_start(obj: Startable, until: datetime) -> None:
+    """End this request's lease, unless it has expired and been taken over.
+
+    Nothing is written when the lease already ended in the UPDATE that
+    recorded the provider's answer.
+    """
+    if obj.start_claimed_until != until:
+        return
+    type(obj)._default_manager.filter(pk=obj.pk, start_claimed_until=until).update(
+        start_claimed_until=None
+    )
+    obj.start_claimed_until = None
+
+
+def is_being_started(obj: Startable) -> bool:
+    """Whether another request holds a live lease on starting ``obj``."""
+    until = obj.start_claimed_until
+    return obj.status == "created" and until is not None and until > timezone.now()
+
+
+def await_start(obj: Startable) -> None:
+    """Wait, boundedly, for the request holding the lease on ``obj`` to finish.
+
+    Returns with ``obj`` refreshed from the database: started (a redirect URL
+    or a later status), failed, or still being started when the wait ran out.
+    """
+    deadline = time.monotonic() + float(get_setting("CHECKOUT_WAIT_SECONDS"))
+    pause = _FIRST_POLL
+    fields = ["status", "redirect_url", "start_claimed_until", "needs_reconciliation"]
+    while True:
+        obj.refresh_from_db(fields=fields)
+        if not is_being_started(obj):
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_POLL)
+    obj.refresh_from_db()
