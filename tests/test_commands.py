@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import date, timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from django_kakaopay import services
 from django_kakaopay.models import Payment, WebhookEvent, WebhookEventStatus
@@ -255,3 +256,145 @@ def test_charge_due_refuses_a_future_date_unless_dry_run() -> None:
     with pytest.raises(CommandError, match="in the future"):
         call_command("kakaopay_charge_due", f"--date={tomorrow}", stdout=StringIO())
     assert "would be made" in run("kakaopay_charge_due", f"--date={tomorrow}", "--dry-run")
+
+
+# == every command: --help, and progress while a run goes ==================================
+
+
+def app_commands() -> list[tuple[str, str]]:
+    """(app, name) of every command this package and the example shop define."""
+    return sorted(
+        (app, name)
+        for name, app in get_commands().items()
+        if app in ("django_kakaopay", "example_project.shop")
+    )
+
+
+def test_the_commands_are_found() -> None:
+    names = {name for _app, name in app_commands()}
+    assert {"kakaopay_reconcile", "kakaopay_replay_webhooks", "kakaopay_charge_due"} <= names
+
+
+@pytest.mark.parametrize(("app", "name"), app_commands(), ids=lambda value: value)
+def test_help_of_every_command(app: str, name: str) -> None:
+    # A lazy translation handed to argparse crashed ``--help`` with a TypeError.
+    command = load_command_class(app, name)
+    text = command.create_parser("manage.py", name).format_help()
+    assert f"usage: manage.py {name}" in text
+    assert str(command.help).split()[0] in text
+
+
+def test_help_is_translated_when_asked_not_at_import() -> None:
+    command = load_command_class("django_kakaopay", "kakaopay_reconcile")
+    english = command.create_parser("manage.py", "kakaopay_reconcile").format_help()
+    with translation.override("ko"):
+        korean = load_command_class("django_kakaopay", "kakaopay_reconcile")
+        korean_help = korean.create_parser("manage.py", "kakaopay_reconcile").format_help()
+    assert "Ask the providers" in english
+    assert "Ask the providers" not in korean_help
+
+
+class Stream(StringIO):
+    """A command's stdout, a terminal or not."""
+
+    def __init__(self, *, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def two_of_each(command: str) -> tuple[list[str], str]:
+    """Two objects ``command`` works on, the lines that name them at -v 2, and the
+    service function called once per object."""
+    if command == "kakaopay_reconcile":
+        payments = [timed_out_payment("lost"), timed_out_payment("lost")]
+        return [f"payment {p.reference}" for p in payments], "reconcile_run._claim_and_reconcile"
+    if command == "kakaopay_replay_webhooks":
+        names = []
+        for index in range(2):
+            payment = started_payment()
+            provider.decide_payment(provider_side(payment), "approve")
+            key = f"evt_{payment.pk}_{index}"
+            names.append(f"#{failed_event(event_body(payment, event_id=key), key).pk} ")
+        return names, "replay._replay_one"
+    names = []
+    for _index in range(2):
+        preapproval = active_preapproval()
+        services.set_billing_plan(
+            preapproval, amount=9900, interval="month", next_charge_on=local_today()
+        )
+        names.append(preapproval.reference)
+    return names, "billing._guarded"
+
+
+COMMAND_ARGS = {
+    "kakaopay_reconcile": ["--older-than=0", "--expire-after=0"],
+    "kakaopay_replay_webhooks": [],
+    "kakaopay_charge_due": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_ARGS))
+def test_each_object_is_printed_when_it_is_done_at_verbosity_2(
+    command: str, lossy: type[LossyBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names, per_object = two_of_each(command)
+    module_name, function_name = per_object.split(".")
+    module = importlib.import_module(f"django_kakaopay.services.{module_name}")
+    original = getattr(module, function_name)
+    out = Stream(tty=False)
+    seen_before: list[str] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen_before.append(out.getvalue())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, function_name, recording)
+    call_command(command, *COMMAND_ARGS[command], stdout=out, verbosity=2)
+
+    assert len(seen_before) == 2
+    assert names[0] in seen_before[1], "the first object was reported before the second began"
+    assert names[1] not in seen_before[1]
+    assert "\r" not in out.getvalue(), "no progress line outside a terminal"
+    assert " of 2 done" not in out.getvalue()
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_ARGS))
+def test_a_progress_line_only_on_a_terminal(command: str, lossy: type[LossyBackend]) -> None:
+    two_of_each(command)
+    terminal, pipe = Stream(tty=True), Stream(tty=False)
+    call_command(command, *COMMAND_ARGS[command], stdout=pipe)
+    two_of_each(command)
+    call_command(command, *COMMAND_ARGS[command], stdout=terminal)
+
+    shown = terminal.getvalue()
+    assert "\r0 of 2 done" in shown
+    assert "\r1 of 2 done" in shown
+    assert "\r2 of 2 done" in shown
+    # The progress line is erased before the summary, which then starts a clean line.
+    after_last_redraw = shown.rsplit("\r", 1)[-1]
+    assert after_last_redraw.startswith("\x1b[K")
+    assert " done" not in after_last_redraw
+    assert "2" in after_last_redraw, "the summary follows"
+    assert "\r" not in pipe.getvalue()
+    assert "done" not in pipe.getvalue()
+
+
+def test_no_progress_line_at_verbosity_0(lossy: type[LossyBackend]) -> None:
+    timed_out_payment("lost")
+    terminal = Stream(tty=True)
+    call_command("kakaopay_reconcile", "--older-than=0", stdout=terminal, verbosity=0)
+    assert "\r" not in terminal.getvalue()
+
+
+def test_services_report_progress() -> None:
+    payment = started_payment()
+    provider.decide_payment(provider_side(payment), "approve")
+    failed_event(event_body(payment), "evt_progress")
+    calls: list[tuple[int, int, bool]] = []
+    services.replay_failed_events(
+        progress=lambda done, total, line: calls.append((done, total, line is not None))
+    )
+    assert calls == [(0, 1, False), (1, 1, True)]

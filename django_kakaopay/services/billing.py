@@ -331,6 +331,7 @@ def charge_due_preapprovals(
     limit: int | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    progress: Callable[[int, int, ChargeLine | None], None] | None = None,
 ) -> ChargeReport:
     """Charge every active preapproval whose plan is due on or before ``today``.
 
@@ -346,7 +347,10 @@ def charge_due_preapprovals(
     period keys.
 
     ``dry_run`` lists what would be charged and changes nothing. ``limit``
-    bounds the number of preapprovals handled in one run.
+    bounds the number of preapprovals handled in one run. ``progress``, when
+    given (and not in a dry run), is called with ``(0, total, None)`` before
+    the first charge and ``(done, total, line)`` after each, so that a caller
+    can report a long run as it goes.
     """
     today = today or local_today()
     now = now or timezone.now()
@@ -373,10 +377,15 @@ def charge_due_preapprovals(
             period, _next = _plan_period(preapproval, today)
             report.lines.append(_line(preapproval, period, ChargeOutcome.PLANNED))
         return report
-    for key in stranded:
-        report.lines.append(_guarded(key, partial(_resume_stranded, key, now)))
-    for key in due:
-        report.lines.append(_guarded(key, partial(_charge_one, key, today)))
+    work = [(key, partial(_resume_stranded, key, now)) for key in stranded]
+    work += [(key, partial(_charge_one, key, today)) for key in due]
+    if progress is not None:
+        progress(0, len(work), None)
+    for key, charge in work:
+        line = _guarded(key, charge)
+        report.lines.append(line)
+        if progress is not None:
+            progress(len(report.lines), len(work), line)
     return report
 
 

@@ -122,23 +122,33 @@ def reconcile(
     now: datetime | None = None,
     dry_run: bool = False,
     source: ChangeSource | str = ChangeSource.COMMAND,
+    progress: Callable[[int, int, ReconcileResult | None], None] | None = None,
 ) -> ReconcileReport:
     """Reconcile everything older than ``older_than`` seconds (default ``RECONCILE_AFTER``).
 
     ``dry_run`` lists the candidates and calls nothing. Each row is handled in
     its own transaction under a skip-locked row lock, so concurrent runs
     share the work instead of repeating it.
+
+    ``progress``, when given (and not in a dry run), is called with
+    ``(0, total, None)`` before the first row and ``(done, total, result)``
+    after each, so that a caller can report a long run as it goes.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=seconds_setting(older_than, "RECONCILE_AFTER"))
     window = seconds_setting(expire_after, "EXPIRE_AFTER")
     report = ReconcileReport()
     candidates = find_candidates(cutoff, backend=backend, limit=limit)
+    if dry_run:
+        report.results.extend(_planned(kind, key) for kind, key in candidates)
+        return report
+    if progress is not None:
+        progress(0, len(candidates), None)
     for kind, key in candidates:
-        if dry_run:
-            report.results.append(_planned(kind, key))
-            continue
-        report.results.append(_claim_and_reconcile(kind, key, cutoff, now, window, source))
+        result = _claim_and_reconcile(kind, key, cutoff, now, window, source)
+        report.results.append(result)
+        if progress is not None:
+            progress(len(report.results), len(candidates), result)
     return report
 
 

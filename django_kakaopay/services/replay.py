@@ -11,7 +11,7 @@ provider instead, and the provider's answer is applied.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -100,6 +100,7 @@ def replay_failed_events(
     backend: str | None = None,
     limit: int | None = None,
     max_attempts: int | None = None,
+    progress: Callable[[int, int, ReplayLine | None], None] | None = None,
 ) -> ReplayReport:
     """Process unfinished inbox rows again.
 
@@ -115,6 +116,10 @@ def replay_failed_events(
     run: its cause needs a person, and retrying it would keep the scheduled
     job failing and hide new failures. It is listed, and is replayed by id
     once its cause is fixed.
+
+    ``progress``, when given, is called with ``(done, total, None)`` before the
+    first replay and ``(done, total, line)`` for every line of the report (the
+    held-back ones first), so that a caller can report a long run as it goes.
     """
     report = ReplayReport()
     if ids is None:
@@ -147,14 +152,20 @@ def replay_failed_events(
         keys = list(ids)
     if limit is not None:
         keys = keys[:limit]
+    total = len(report.lines) + len(keys)
+    if progress is not None:
+        progress(0, total, None)
+        for done, held_line in enumerate(report.lines, start=1):
+            progress(done, total, held_line)
     for key in keys:
         try:
-            report.lines.append(_replay_one(key, backend))
+            line = _replay_one(key, backend)
         except Exception as exc:
             logger.exception("Replaying notification %s failed", key)
-            report.lines.append(
-                ReplayLine(key, ReplayOutcome.FAILED, detail=f"{type(exc).__name__}: {exc}")
-            )
+            line = ReplayLine(key, ReplayOutcome.FAILED, detail=f"{type(exc).__name__}: {exc}")
+        report.lines.append(line)
+        if progress is not None:
+            progress(len(report.lines), total, line)
     return report
 
 

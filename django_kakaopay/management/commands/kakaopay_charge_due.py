@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
 from ...services.schedule import local_today
-from ._options import add_scope_arguments, check_backend, finish, iso_date
+from ._options import (
+    Progress,
+    TranslatedCommand,
+    add_scope_arguments,
+    check_backend,
+    finish,
+    iso_date,
+)
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = cast(str, gettext_lazy("Charge every active preapproval whose billing plan is due."))
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,13 +52,24 @@ class Command(BaseCommand):
                 _("%(date)s is in the future; only --dry-run looks ahead.")
                 % {"date": day.isoformat()}
             )
-        report = services.charge_due_preapprovals(
-            today=options["date"],
-            backend=options["backend"],
-            limit=options["limit"],
-            dry_run=options["dry_run"],
-        )
         verbosity = int(options["verbosity"])
+        quiet = (services.ChargeOutcome.CHARGED, services.ChargeOutcome.PENDING)
+        progress = Progress(
+            self,
+            verbosity,
+            # Every charge at -v 2; at -v 1 only those a person must look at.
+            show=lambda line: verbosity >= 2 or (verbosity >= 1 and line.outcome not in quiet),
+        )
+        try:
+            report = services.charge_due_preapprovals(
+                today=options["date"],
+                backend=options["backend"],
+                limit=options["limit"],
+                dry_run=options["dry_run"],
+                progress=progress,
+            )
+        finally:
+            progress.clear()
         if options["dry_run"]:
             for line in report.lines:
                 self.stdout.write(str(line))
@@ -60,10 +78,6 @@ class Command(BaseCommand):
                 % {"date": report.today.isoformat(), "count": report.planned}
             )
             return
-        quiet = (services.ChargeOutcome.CHARGED, services.ChargeOutcome.PENDING)
-        for line in report.lines:
-            if verbosity >= 2 or (verbosity >= 1 and line.outcome not in quiet):
-                self.stdout.write(str(line))
         summary = _(
             "%(date)s: charged %(charged)d, pending %(pending)d, unknown %(unknown)d, "
             "failed %(failed)d, skipped %(skipped)d."

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import add_scope_arguments, check_backend, finish, non_negative_int
+from ._options import (
+    Progress,
+    TranslatedCommand,
+    add_scope_arguments,
+    check_backend,
+    finish,
+    non_negative_int,
+)
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = cast(
         str,
         gettext_lazy(
@@ -49,14 +56,25 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_backend(options["backend"])
-        report = services.reconcile(
-            older_than=options["older_than"],
-            expire_after=options["expire_after"],
-            backend=options["backend"],
-            limit=options["limit"],
-            dry_run=options["dry_run"],
-        )
         verbosity = int(options["verbosity"])
+        problems = (services.ReconcileOutcome.UNKNOWN, services.ReconcileOutcome.ERROR)
+        progress = Progress(
+            self,
+            verbosity,
+            # Every row at -v 2; at -v 1 only those a person must look at.
+            show=lambda result: verbosity >= 2 or (verbosity >= 1 and result.outcome in problems),
+        )
+        try:
+            report = services.reconcile(
+                older_than=options["older_than"],
+                expire_after=options["expire_after"],
+                backend=options["backend"],
+                limit=options["limit"],
+                dry_run=options["dry_run"],
+                progress=progress,
+            )
+        finally:
+            progress.clear()
         if options["dry_run"]:
             for result in report.results:
                 self.stdout.write(str(result))
@@ -64,16 +82,6 @@ class Command(BaseCommand):
                 _("Dry run: %(count)d object(s) would be checked.") % {"count": report.planned}
             )
             return
-        if verbosity >= 2:
-            for result in report.results:
-                self.stdout.write(str(result))
-        elif verbosity >= 1:
-            for result in report.results:
-                if result.outcome in (
-                    services.ReconcileOutcome.UNKNOWN,
-                    services.ReconcileOutcome.ERROR,
-                ):
-                    self.stdout.write(str(result))
         summary = _(
             "Checked %(checked)d: %(settled)d settled, %(unchanged)d unchanged, "
             "%(unknown)d still unknown, %(errors)d errors, %(skipped)d skipped."

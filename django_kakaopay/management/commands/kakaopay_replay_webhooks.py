@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import services
-from ._options import add_scope_arguments, check_backend, finish, non_negative_int, positive_int
+from ._options import (
+    Progress,
+    TranslatedCommand,
+    add_scope_arguments,
+    check_backend,
+    finish,
+    non_negative_int,
+    positive_int,
+)
 
 # Deliveries and replays of one notification before the job stops retrying it.
 DEFAULT_MAX_ATTEMPTS = 10
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = cast(
         str,
         gettext_lazy(
@@ -49,18 +57,26 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_backend(options["backend"])
-        report = services.replay_failed_events(
-            options["event_ids"] or None,
-            backend=options["backend"],
-            limit=options["limit"],
-            max_attempts=options["max_attempts"] or None,
-        )
         verbosity = int(options["verbosity"])
-        for line in report.lines:
-            if verbosity >= 2 or (
-                verbosity >= 1 and line.outcome != services.ReplayOutcome.REPLAYED
-            ):
-                self.stdout.write(str(line))
+        progress = Progress(
+            self,
+            verbosity,
+            # Every notification at -v 2; at -v 1 only those a person must look at.
+            show=lambda line: (
+                verbosity >= 2
+                or (verbosity >= 1 and line.outcome != services.ReplayOutcome.REPLAYED)
+            ),
+        )
+        try:
+            report = services.replay_failed_events(
+                options["event_ids"] or None,
+                backend=options["backend"],
+                limit=options["limit"],
+                max_attempts=options["max_attempts"] or None,
+                progress=progress,
+            )
+        finally:
+            progress.clear()
         summary = _(
             "Replayed %(replayed)d, failed %(failed)d, skipped %(skipped)d, "
             "held back %(held_back)d."
