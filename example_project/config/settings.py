@@ -9,12 +9,27 @@ account, no network). Put overrides in the environment or in
     e.g. ``postgresql://postgres@127.0.0.1:5432/shop`` (default: SQLite file).
 ``SECRET_KEY`` / ``DEBUG`` / ``ALLOWED_HOSTS``
     The usual Django settings.
+``SECURE_SSL_REDIRECT`` / ``SESSION_COOKIE_SECURE`` / ``CSRF_COOKIE_SECURE``
+    ``True`` behind HTTPS: redirect plain HTTP to HTTPS and send the cookies
+    over HTTPS only (default ``False``, so that ``runserver`` works over HTTP).
+``SECURE_HSTS_SECONDS`` (+ ``SECURE_HSTS_INCLUDE_SUBDOMAINS``, ``SECURE_HSTS_PRELOAD``)
+    HTTP Strict Transport Security (default ``0``, off). Browsers remember
+    it: start with a small value such as ``3600`` and raise it once HTTPS works
+    everywhere, subdomains included.
+``SECURE_PROXY_SSL_HEADER``
+    Behind a proxy that terminates TLS, the header it sets to ``https``, as
+    Django's request header name: ``HTTP_X_FORWARDED_PROTO``. Set it only
+    when the proxy always sets (and overwrites) that header.
 ``KAKAOPAY_BACKEND``
     The alias payments use by default: ``sandbox`` (default), or ``checkout``
     / ``smart2pay`` once their credentials below are set.
 ``KAKAOPAY_SANDBOX_NOTIFICATIONS``
     How the sandbox sends notifications: ``immediate`` (default), ``late``,
     ``twice``, ``out_of_order`` or ``none``.
+``KAKAOPAY_SANDBOX_ALLOW_WITHOUT_DEBUG``
+    Staging only: ``True`` keeps the sandbox serving with ``DEBUG=False``.
+    Without it, ``manage.py check`` refuses the sandbox when ``DEBUG`` is off,
+    because anyone could approve their own payment on its pages.
 ``KAKAOPAY_SITE_URL``
     This site's origin, for URLs built outside a request (default
     ``http://127.0.0.1:8000``).
@@ -49,6 +64,17 @@ SECRET_KEY = env(
 )
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# HTTPS, for a deployment (``manage.py check --deploy`` asks for each one).
+# Off by default: the development server speaks plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,6 +147,9 @@ KAKAOPAY_BACKENDS: dict[str, dict[str, Any]] = {
         "OPTIONS": {
             "MERCHANT_NAME": env("KAKAOPAY_MERCHANT_NAME", default="Example shop"),
             "NOTIFICATIONS": env("KAKAOPAY_SANDBOX_NOTIFICATIONS", default="immediate"),
+            # Staging only: the sandbox approves any payment for free, so with
+            # DEBUG off it must be asked for by name.
+            "ALLOW_WITHOUT_DEBUG": env.bool("KAKAOPAY_SANDBOX_ALLOW_WITHOUT_DEBUG", default=False),
         },
     },
 }
