@@ -67,7 +67,7 @@ def main() -> None:
             "sandbox": {
                 "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
                 # Notifications would add the same cost to both sides; leave them out.
-                "OPTIONS": {"NOTIFICATIONS": "none"},
+                "OPTIONS": {"NOTIFICATIONS": "none", "ALLOW_WITHOUT_DEBUG": True},
             }
         },
     }

@@ -43,7 +43,11 @@ KAKAOPAY = {
     "BACKENDS": {
         "sandbox": {
             "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-            "OPTIONS": {"MERCHANT_NAME": "Bench shop", "NOTIFICATIONS": "none"},
+            "OPTIONS": {
+                "MERCHANT_NAME": "Bench shop",
+                "NOTIFICATIONS": "none",
+                "ALLOW_WITHOUT_DEBUG": True,
+            },
         },
         "checkout": {
             "BACKEND": "django_kakaopay.backends.checkout.CheckoutBackend",

@@ -2,15 +2,80 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import backend_configs, default_backend_alias
+from .conf import (
+    BACKEND_ENTRY_KEYS,
+    DEFAULT_SETTINGS,
+    backend_configs,
+    default_backend_alias,
+    sandbox_allowed,
+)
+
+
+def _did_you_mean(name: object, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(name), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_keys() -> list[checks.CheckMessage]:
+    """Misspelt setting names, which would otherwise be ignored without a word."""
+    user = getattr(settings, "KAKAOPAY", None) or {}
+    if not isinstance(user, Mapping):
+        return []
+    found: list[checks.CheckMessage] = []
+    for name in user:
+        if name not in DEFAULT_SETTINGS:
+            found.append(
+                checks.Warning(
+                    f"KAKAOPAY[{name!r}] is not a django-kakaopay setting and is ignored"
+                    f"{_did_you_mean(name, list(DEFAULT_SETTINGS))}.",
+                    hint="See the settings reference in docs/configuration.md.",
+                    id="kakaopay.W002",
+                )
+            )
+    entries = user.get("BACKENDS")
+    for alias, entry in entries.items() if isinstance(entries, Mapping) else ():
+        for key in entry if isinstance(entry, Mapping) else ():
+            if key not in BACKEND_ENTRY_KEYS:
+                found.append(
+                    checks.Warning(
+                        f"KAKAOPAY['BACKENDS'][{alias!r}][{key!r}] is ignored: a backend "
+                        f"takes only {' and '.join(map(repr, BACKEND_ENTRY_KEYS))}"
+                        f"{_did_you_mean(key, BACKEND_ENTRY_KEYS)}.",
+                        hint="Put the backend's own options inside its 'OPTIONS' dict.",
+                        id="kakaopay.W002",
+                    )
+                )
+    return found
+
+
+def _sandbox_in_production(alias: str) -> checks.CheckMessage:
+    implicit = not (getattr(settings, "KAKAOPAY", None) or {}).get("BACKENDS")
+    where = (
+        "KAKAOPAY['BACKENDS'] is not set, so the sandbox is used"
+        if implicit
+        else f"KakaoPay backend {alias!r} is a sandbox"
+    )
+    return checks.Error(
+        f"{where} while DEBUG is False: customers could approve their own payments on the "
+        "sandbox's pages, and orders would be marked paid without any money moving. Its pages "
+        "answer 404 until this is resolved.",
+        hint=(
+            "Configure a real backend for production. On a staging site that must take no real "
+            f"orders, opt in with KAKAOPAY['BACKENDS'][{alias!r}]['OPTIONS']"
+            "['ALLOW_WITHOUT_DEBUG'] = True."
+        ),
+        id="kakaopay.E008",
+    )
 
 
 @checks.register("kakaopay")
@@ -23,7 +88,7 @@ def check_settings(
         configs = backend_configs()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="kakaopay.E001")]
-    errors: list[checks.CheckMessage] = []
+    errors: list[checks.CheckMessage] = _unknown_keys()
     default = default_backend_alias()
     if default not in configs:
         errors.append(
@@ -54,6 +119,8 @@ def check_settings(
                 )
             )
             continue
+        if backend_class.is_sandbox_backend and not sandbox_allowed(config.options):
+            errors.append(_sandbox_in_production(alias))
         for problem in backend_class.check_options(config.options):
             errors.append(
                 checks.Error(

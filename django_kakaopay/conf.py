@@ -38,6 +38,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Seconds a second checkout request for the same payment (a double click)
     # waits for the first one's provider call before showing "processing".
     "CHECKOUT_WAIT_SECONDS": 15,
+    # Hosts that absolute success and failure URLs may point to, besides
+    # ALLOWED_HOSTS (whose "*" does not count); paths on this site always may.
+    "ALLOWED_REDIRECT_HOSTS": [],
     # Seconds between automatic refreshes of the "payment processing" page.
     "PROCESSING_REFRESH_SECONDS": 3,
     # The REST API (django_kakaopay.api), used only when its URLs are mounted.
@@ -47,7 +50,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "API_STAFF_PERMISSION": "django_kakaopay.api.permissions.HasKakaoPayStaffPermission",
     # Rate of the create endpoints per caller ("30/minute"); None turns it off.
     "API_CREATE_RATE": "30/minute",
-    # Hosts that absolute success and failure URLs may point to, besides ALLOWED_HOSTS.
+    # The former name of ALLOWED_REDIRECT_HOSTS, still honoured.
     "API_ALLOWED_REDIRECT_HOSTS": [],
     # Page size of the list endpoints (callers may ask for up to 100 with ?page_size=).
     "API_PAGE_SIZE": 20,
@@ -68,6 +71,19 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # still ``received`` as stranded and settles it.
     "WEBHOOK_STALE_AFTER": 600,
 }
+
+
+# The keys of one entry of ``KAKAOPAY["BACKENDS"]``.
+BACKEND_ENTRY_KEYS = ("BACKEND", "OPTIONS")
+
+
+def sandbox_allowed(options: Mapping[str, Any]) -> bool:
+    """Whether a sandbox backend with ``options`` may serve its approval pages.
+
+    A sandbox lets anyone approve their own payment, so it serves only while
+    ``DEBUG`` is on, or where its options opt in explicitly (a staging site).
+    """
+    return bool(settings.DEBUG) or options.get("ALLOW_WITHOUT_DEBUG") is True
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from . import services
 from .conf import get_setting
 from .exceptions import BackendNotFound, KakaoPayError
 from .models import Payment, Preapproval
+from .redirects import is_safe_redirect
 from .status import (
     OPEN_PAYMENT_STATUSES,
     OPEN_PREAPPROVAL_STATUSES,
@@ -111,12 +112,12 @@ def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase
     if payment.status in OPEN_PAYMENT_STATUSES:
         services.sync_payment(payment, source="return")
     if payment.status in PAID_STATUSES:
-        if payment.success_url:
+        if is_safe_redirect(payment.success_url):
             return redirect(payment.success_url)
         return render(request, "django_kakaopay/result.html", {"object": payment, "ok": True})
     if payment.status in OPEN_PAYMENT_STATUSES:
         return _processing(request, payment)
-    if payment.failure_url:
+    if is_safe_redirect(payment.failure_url):
         return redirect(payment.failure_url)
     return render(request, "django_kakaopay/result.html", {"object": payment, "ok": False})
 
@@ -127,12 +128,12 @@ def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> Http
     if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
         services.sync_preapproval(preapproval, source="return")
     if preapproval.status == PreapprovalStatus.ACTIVE:
-        if preapproval.success_url:
+        if is_safe_redirect(preapproval.success_url):
             return redirect(preapproval.success_url)
         return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": True})
     if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
         return _processing(request, preapproval)
-    if preapproval.failure_url:
+    if is_safe_redirect(preapproval.failure_url):
         return redirect(preapproval.failure_url)
     return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": False})
 

@@ -96,7 +96,11 @@ def fuzz_settings(*, max_body: int | None = None, keep: int | None = None) -> di
         "BACKENDS": {
             "sandbox": {
                 "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-                "OPTIONS": {"MERCHANT_NAME": "Fuzz shop", "NOTIFICATIONS": "none"},
+                "OPTIONS": {
+                    "MERCHANT_NAME": "Fuzz shop",
+                    "NOTIFICATIONS": "none",
+                    "ALLOW_WITHOUT_DEBUG": True,
+                },
             },
             "checkout": copy.deepcopy(CHECKOUT_SETTINGS["BACKENDS"]["checkout"]),
             "smart2pay": smart2pay,

@@ -132,7 +132,8 @@ def sandbox_settings(*, extra: dict[str, str] | None = None, **options: Any) -> 
         "BACKENDS": {
             "sandbox": {
                 "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-                "OPTIONS": options,
+                # Tests run with DEBUG off, as production does; this sandbox opts in.
+                "OPTIONS": {"ALLOW_WITHOUT_DEBUG": True, **options},
             },
             "flaky": {"BACKEND": "tests.helpers.FlakyBackend", "OPTIONS": {}},
             "refusing": {"BACKEND": "tests.helpers.RefusingBackend", "OPTIONS": {}},

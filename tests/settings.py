@@ -85,7 +85,9 @@ KAKAOPAY = {
     "BACKENDS": {
         "sandbox": {
             "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-            "OPTIONS": {"MERCHANT_NAME": "Test shop"},
+            # Tests run with DEBUG off, as production does; this sandbox opts in
+            # (kakaopay.E008 and the sandbox pages' 404 are tested with it removed).
+            "OPTIONS": {"MERCHANT_NAME": "Test shop", "ALLOW_WITHOUT_DEBUG": True},
         },
     },
     "SITE_URL": "http://testserver",

@@ -156,7 +156,7 @@ CHECKOUT_SETTINGS: dict[str, Any] = {
     "BACKENDS": {
         "sandbox": {
             "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-            "OPTIONS": {"MERCHANT_NAME": "Test shop"},
+            "OPTIONS": {"MERCHANT_NAME": "Test shop", "ALLOW_WITHOUT_DEBUG": True},
         },
         "checkout": {
             "BACKEND": "django_kakaopay.backends.checkout.CheckoutBackend",

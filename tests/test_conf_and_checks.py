@@ -20,7 +20,7 @@ from django.test import override_settings
 from django_kakaopay.backends.base import BaseBackend
 from django_kakaopay.backends.sandbox import SandboxBackend
 from django_kakaopay.checks import check_settings
-from django_kakaopay.conf import backends, get_backend, get_setting
+from django_kakaopay.conf import DEFAULT_SETTINGS, backends, get_backend, get_setting
 from django_kakaopay.exceptions import BackendNotFound
 
 SANDBOX = "django_kakaopay.backends.sandbox.SandboxBackend"
@@ -53,6 +53,11 @@ class NotABackend:
     pass
 
 
+# tests/settings.py's sandbox: tests run with DEBUG off, so it opts in.
+TEST_SANDBOX_OPTIONS = {"MERCHANT_NAME": "Test shop", "ALLOW_WITHOUT_DEBUG": True}
+STAGING = {"ALLOW_WITHOUT_DEBUG": True}
+
+
 def config(**backend_entries: dict[str, Any]) -> dict[str, Any]:
     return {"DEFAULT_BACKEND": next(iter(backend_entries)), "BACKENDS": backend_entries}
 
@@ -74,14 +79,14 @@ def test_settings_are_read_when_used() -> None:
 
 
 def test_override_settings_changes_the_backend_options() -> None:
-    assert get_backend("sandbox").options == {"MERCHANT_NAME": "Test shop"}
+    assert get_backend("sandbox").options == TEST_SANDBOX_OPTIONS
     with override_settings(
         KAKAOPAY=config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {"MERCHANT_NAME": "Other"}})
     ):
         backend = get_backend("sandbox")
         assert isinstance(backend, SandboxBackend)
         assert backend.merchant_name == "Other"
-    assert get_backend("sandbox").options == {"MERCHANT_NAME": "Test shop"}
+    assert get_backend("sandbox").options == TEST_SANDBOX_OPTIONS
 
 
 def test_no_setting_at_all_means_the_sandbox() -> None:
@@ -129,7 +134,7 @@ def test_the_registry_is_cleared_when_the_setting_changes() -> None:
         assert get_backend("sandbox") is rebuilt
     after = get_backend("sandbox")
     assert after is not rebuilt, "leaving the override clears it again"
-    assert after.options == {"MERCHANT_NAME": "Test shop"}
+    assert after.options == TEST_SANDBOX_OPTIONS
 
 
 def test_other_settings_do_not_clear_the_registry() -> None:
@@ -162,9 +167,64 @@ def test_a_bad_path_or_class_is_improperly_configured_when_used() -> None:
 # -- system checks ------------------------------------------------------------------------
 
 
-def test_a_correct_configuration_has_no_errors() -> None:
+@override_settings(DEBUG=True)
+def test_a_correct_development_configuration_has_no_errors() -> None:
     assert check_ids(config(sandbox={"BACKEND": SANDBOX})) == []
     assert check_ids(None) == [], "no setting at all is the sandbox"
+
+
+def test_a_sandbox_with_debug_off_is_an_error_unless_it_opts_in() -> None:
+    """In production the sandbox is a free checkout: anyone approves their own payment."""
+    assert check_ids(None) == ["kakaopay.E008"], "the implicit sandbox too"
+    assert check_ids(config(sandbox={"BACKEND": SANDBOX})) == ["kakaopay.E008"]
+    assert check_ids(config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})) == []
+    with override_settings(KAKAOPAY=None):
+        (message,) = check_settings()
+    assert message.level == checks.ERROR
+    assert "KAKAOPAY['BACKENDS'] is not set" in message.msg
+    assert "ALLOW_WITHOUT_DEBUG" in (message.hint or "")
+    # Only a real True opts in: a string from an environment variable does not.
+    assert check_ids(
+        config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {"ALLOW_WITHOUT_DEBUG": "false"}})
+    ) == ["kakaopay.E008", "kakaopay.E005"]
+
+
+def test_check_deploy_reports_the_sandbox() -> None:
+    with (
+        override_settings(KAKAOPAY=config(sandbox={"BACKEND": SANDBOX})),
+        pytest.raises(SystemCheckError, match=r"kakaopay\.E008"),
+    ):
+        call_command("check", "--deploy", stdout=StringIO())
+
+
+def test_misspelt_settings_are_reported_with_a_suggestion() -> None:
+    value = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})
+    value["SITE_ULR"] = "https://shop.example"
+    value["BACKENDS"]["sandbox"]["OPTION"] = {"MERCHANT_NAME": "Shop"}
+    with override_settings(KAKAOPAY=value):
+        messages = check_settings()
+    assert [(m.id, m.level) for m in messages] == [
+        ("kakaopay.W002", checks.WARNING),
+        ("kakaopay.W002", checks.WARNING),
+    ]
+    assert "KAKAOPAY['SITE_ULR']" in messages[0].msg
+    assert "did you mean 'SITE_URL'?" in messages[0].msg
+    assert "['OPTION']" in messages[1].msg
+    assert "did you mean 'OPTIONS'?" in messages[1].msg
+
+
+def test_a_misspelt_sandbox_option_is_reported() -> None:
+    found = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {**STAGING, "MERCHANT_NAM": "S"}})
+    with override_settings(KAKAOPAY=found):
+        (message,) = check_settings()
+    assert message.id == "kakaopay.E005"
+    assert "did you mean 'MERCHANT_NAME'?" in message.msg
+
+
+def test_every_setting_name_is_known_to_the_check() -> None:
+    value = {name: DEFAULT_SETTINGS[name] for name in DEFAULT_SETTINGS}
+    value["BACKENDS"] = {"sandbox": {"BACKEND": SANDBOX, "OPTIONS": STAGING}}
+    assert check_ids(value) == []
 
 
 def test_setting_must_be_a_dict() -> None:
@@ -173,7 +233,7 @@ def test_setting_must_be_a_dict() -> None:
 
 
 def test_default_backend_must_be_configured() -> None:
-    value = config(sandbox={"BACKEND": SANDBOX})
+    value = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})
     value["DEFAULT_BACKEND"] = "checkout"
     with override_settings(KAKAOPAY=value):
         messages = check_settings()
@@ -225,7 +285,7 @@ def test_both_problems_of_one_backend_are_reported() -> None:
 
 
 def test_sandbox_needs_no_webhook_credentials_option() -> None:
-    assert check_ids(config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {}})) == []
+    assert check_ids(config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})) == []
 
 
 def test_a_backend_that_cannot_be_created_is_reported_not_raised() -> None:
@@ -234,18 +294,20 @@ def test_a_backend_that_cannot_be_created_is_reported_not_raised() -> None:
 
 def test_bad_sandbox_options_are_reported() -> None:
     found = check_ids(
-        config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {"NOTIFICATIONS": "sometimes"}})
+        config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {**STAGING, "NOTIFICATIONS": "sometimes"}})
     )
     assert found == ["kakaopay.E005"]
     found = check_ids(
-        config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {"NOTIFICATION_TRANSPORT": "pigeon"}})
+        config(
+            sandbox={"BACKEND": SANDBOX, "OPTIONS": {**STAGING, "NOTIFICATION_TRANSPORT": "pigeon"}}
+        )
     )
     assert found == ["kakaopay.E005"]
 
 
 def test_every_backend_is_checked() -> None:
     value = config(
-        sandbox={"BACKEND": SANDBOX},
+        sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING},
         a={"BACKEND": "nowhere.Backend"},
         b={"BACKEND": f"{HERE}.NotABackend"},
     )

@@ -316,11 +316,19 @@ def run_conformance(cls: type) -> None:
                 teardown(method)
 
 
-def check_settings_example(kakaopay: Any) -> None:
-    with override_settings(KAKAOPAY=kakaopay):
+def check_settings_example(kakaopay: Any, debug: Any) -> None:
+    """No check errors, with the example's own DEBUG, or else as in development.
+
+    With DEBUG off, a sandbox that does not opt in must be the only error
+    (kakaopay.E008): the docs must not teach a free checkout in production.
+    """
+    with override_settings(KAKAOPAY=kakaopay, DEBUG=True if debug is None else bool(debug)):
         messages = checks.run_checks(tags=["kakaopay"])
     errors = [m for m in messages if m.level >= checks.ERROR]
     assert not errors, errors
+    with override_settings(KAKAOPAY=kakaopay, DEBUG=False):
+        production = checks.run_checks(tags=["kakaopay"])
+    assert {m.id for m in production if m.level >= checks.ERROR} <= {"kakaopay.E008"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -357,7 +365,7 @@ def test_python_example_runs(
             ):
                 run_conformance(value)
         if isinstance(namespace.get("KAKAOPAY"), dict) and "BACKENDS" in namespace["KAKAOPAY"]:
-            check_settings_example(namespace["KAKAOPAY"])
+            check_settings_example(namespace["KAKAOPAY"], namespace.get("DEBUG"))
     finally:
         for name in reversed(added):
             sys.modules.pop(name, None)

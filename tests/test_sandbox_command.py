@@ -22,7 +22,7 @@ LATE = {
     "BACKENDS": {
         "late": {
             "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-            "OPTIONS": {"NOTIFICATIONS": "late"},
+            "OPTIONS": {"NOTIFICATIONS": "late", "ALLOW_WITHOUT_DEBUG": True},
         },
         "other": {"BACKEND": "tests.test_sandbox_command.NotASandbox", "OPTIONS": {}},
     },

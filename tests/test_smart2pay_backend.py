@@ -206,7 +206,7 @@ S2P_SETTINGS: dict[str, Any] = {
     "BACKENDS": {
         "sandbox": {
             "BACKEND": "django_kakaopay.backends.sandbox.SandboxBackend",
-            "OPTIONS": {"MERCHANT_NAME": "Test shop"},
+            "OPTIONS": {"MERCHANT_NAME": "Test shop", "ALLOW_WITHOUT_DEBUG": True},
         },
         "smart2pay": {
             "BACKEND": "django_kakaopay.backends.smart2pay.Smart2PayBackend",

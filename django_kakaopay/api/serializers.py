@@ -7,10 +7,7 @@ floats, numeric strings and booleans are refused.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.http.request import validate_host
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -18,9 +15,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..backends.base import TerminalType
-from ..conf import backend_configs, default_backend_alias, get_backend, get_setting
+from ..conf import backend_configs, default_backend_alias, get_backend
 from ..models import Payment, Preapproval, Refund
 from ..money import CurrencyError, normalize_currency
+from ..redirects import redirect_problem
 
 #: Larger amounts are refused (no KakaoPay payment is near it; the column is 64-bit).
 MAX_AMOUNT = 10**12
@@ -66,33 +64,11 @@ class TextField(serializers.CharField):
         return value
 
 
-def allowed_redirect_hosts() -> list[str]:
-    return [*get_setting("API_ALLOWED_REDIRECT_HOSTS"), *settings.ALLOWED_HOSTS]
-
-
 def validate_redirect_url(value: str) -> None:
     """A path on this site, or an absolute http(s) URL on an allowed host."""
-    if not value:
-        return
-    if any(ch.isspace() or not ch.isprintable() for ch in value) or "\\" in value:
-        raise serializers.ValidationError(_("Enter a URL without spaces or backslashes."))
-    parts = urlsplit(value)
-    if not parts.scheme and not parts.netloc:
-        if not value.startswith("/") or value.startswith("//"):
-            raise serializers.ValidationError(
-                _("Enter an absolute URL or a path starting with a single '/'.")
-            )
-        return
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise serializers.ValidationError(_("Only http and https URLs are allowed."))
-    if not validate_host(parts.hostname, allowed_redirect_hosts()):
-        raise serializers.ValidationError(
-            _(
-                "The host %(host)s is not allowed. Add it to "
-                'KAKAOPAY["API_ALLOWED_REDIRECT_HOSTS"] or use a path on this site.'
-            )
-            % {"host": parts.hostname}
-        )
+    problem = redirect_problem(value)
+    if problem is not None:
+        raise serializers.ValidationError(problem)
 
 
 def validate_backend(value: str) -> None:

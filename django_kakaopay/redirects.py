@@ -1,0 +1,54 @@
+"""Where a customer may be sent after paying: the rule against open redirects.
+
+A ``success_url`` or ``failure_url`` comes from the shop's code, and shops
+often fill it from a request (``?next=``). Sent on blindly, it would let
+anyone craft a link to this site that lands the customer on a phishing page
+right after a real payment. So every such URL is either a path on this site
+or an http(s) URL on a host the project trusts: ``ALLOWED_HOSTS`` (without
+its ``"*"`` wildcard) and ``KAKAOPAY["ALLOWED_REDIRECT_HOSTS"]``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http.request import validate_host
+from django.utils.translation import gettext as _
+
+from .conf import get_setting
+
+
+def allowed_redirect_hosts() -> list[str]:
+    """Hosts that absolute success and failure URLs may point to."""
+    # "*" in ALLOWED_HOSTS (common behind a proxy) trusts every Host header;
+    # it must not make every site a valid place to send paying customers.
+    own = [host for host in settings.ALLOWED_HOSTS if host != "*"]
+    extra = [*get_setting("ALLOWED_REDIRECT_HOSTS"), *get_setting("API_ALLOWED_REDIRECT_HOSTS")]
+    return [*extra, *own]
+
+
+def redirect_problem(value: str) -> str | None:
+    """Why ``value`` may not be a success or failure URL, or ``None`` if it may."""
+    if not value:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in value) or "\\" in value:
+        return _("Enter a URL without spaces or backslashes.")
+    parts = urlsplit(value)
+    if not parts.scheme and not parts.netloc:
+        if not value.startswith("/") or value.startswith("//"):
+            return _("Enter an absolute URL or a path starting with a single '/'.")
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return _("Only http and https URLs are allowed.")
+    if not validate_host(parts.hostname, allowed_redirect_hosts()):
+        return _(
+            "The host %(host)s is not allowed. Add it to "
+            'KAKAOPAY["ALLOWED_REDIRECT_HOSTS"] or use a path on this site.'
+        ) % {"host": parts.hostname}
+    return None
+
+
+def is_safe_redirect(value: str) -> bool:
+    """Whether a stored URL may still be redirected to (the rule may have tightened since)."""
+    return bool(value) and redirect_problem(value) is None
