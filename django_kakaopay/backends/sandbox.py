@@ -14,6 +14,12 @@ to the app's webhook endpoint, exactly as a real provider would send. Options:
     Seconds after which ``late`` notifications are sent (0: only on demand).
 ``NOTIFICATION_TRANSPORT``
     ``inprocess`` (default, works everywhere) or ``http`` (a real POST).
+``ALLOW_WITHOUT_DEBUG``
+    ``True`` lets the approval pages serve while ``DEBUG`` is off (a staging
+    site). Otherwise they answer 404 and ``manage.py check`` reports
+    ``kakaopay.E008``: anyone could approve their own payment on them.
+``DASHBOARD_URL``
+    A link template for the admin, as for every backend.
 """
 
 from __future__ import annotations
@@ -103,6 +109,15 @@ class SandboxBackend(BaseBackend):
     )
     is_sandbox_backend: ClassVar[bool] = True
 
+    known_options: ClassVar[tuple[str, ...]] = (
+        "MERCHANT_NAME",
+        "WEBHOOK_SECRET",
+        "NOTIFICATIONS",
+        "NOTIFICATION_DELAY",
+        "NOTIFICATION_TRANSPORT",
+        "ALLOW_WITHOUT_DEBUG",
+        "DASHBOARD_URL",
+    )
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         problems = super().check_options(options)
@@ -114,7 +129,10 @@ class SandboxBackend(BaseBackend):
             problems.append(
                 f"NOTIFICATION_TRANSPORT must be 'inprocess' or 'http', not {transport!r}"
             )
-        return problems
+        allow = options.get("ALLOW_WITHOUT_DEBUG", False)
+        if not isinstance(allow, bool):
+            problems.append(f"ALLOW_WITHOUT_DEBUG must be True or False, not {allow!r}")
+        return problems + cls.unknown_option_problems(options)
 
     def has_webhook_credentials(self) -> bool:
         return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -10,11 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..backends.sandbox import SandboxBackend
-from ..conf import get_backend
+from ..conf import get_backend, sandbox_allowed
 from ..exceptions import BackendNotFound
 from . import provider
 from .forms import AgreementForm
 from .models import SandboxTransaction
+
+logger = logging.getLogger("django_kakaopay")
 
 
 def _sandbox(
@@ -26,6 +30,14 @@ def _sandbox(
         raise Http404(str(exc)) from exc
     if not isinstance(backend, SandboxBackend):
         raise Http404(_("This backend is not a sandbox."))
+    if not sandbox_allowed(backend.options):
+        # A free checkout is refused. Say why where the person who set it up looks.
+        logger.warning(
+            "Sandbox page of %r refused: DEBUG is off and the backend's options do not set "
+            "ALLOW_WITHOUT_DEBUG (kakaopay.E008).",
+            alias,
+        )
+        raise Http404(_("The sandbox is switched off on this site."))
     tx = SandboxTransaction.objects.filter(backend=alias, pk=transaction_id, kind=kind).first()
     if tx is None:
         raise Http404(_("Unknown sandbox transaction."))

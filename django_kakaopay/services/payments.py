@@ -33,6 +33,7 @@ from ..exceptions import (
 )
 from ..models import ChangeSource, Payment, Refund
 from ..money import CurrencyError, normalize_currency, validate_amount
+from ..redirects import redirect_problem
 from ..status import PaymentStatus, RefundStatus
 from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_refund_snapshot
@@ -98,6 +99,17 @@ def _customer(customer: Customer | Mapping[str, str] | None) -> Customer:
     return Customer(**{key: str(value) for key, value in customer.items()})
 
 
+def check_redirects(success_url: str, failure_url: str) -> None:
+    """Refuse an open redirect: see :mod:`django_kakaopay.redirects`."""
+    for name, value in (("success_url", success_url), ("failure_url", failure_url)):
+        problem = redirect_problem(value)
+        if problem is not None:
+            raise InvalidPaymentRequest(
+                _("%(field)s %(url)r: %(problem)s")
+                % {"field": name, "url": value[:200], "problem": problem}
+            )
+
+
 def _check_currency(alias: str, currency: str) -> None:
     if not get_backend(alias).supports_currency(currency):
         raise InvalidPaymentRequest(
@@ -138,6 +150,7 @@ def create_payment(
         raise InvalidPaymentRequest(
             _("Unknown terminal type %(value)r.") % {"value": terminal_type}
         )
+    check_redirects(success_url, failure_url)
     alias = backend or default_backend_alias()
     _check_currency(alias, currency)  # also fails now, not at checkout, on a wrong alias
     person = _customer(customer)

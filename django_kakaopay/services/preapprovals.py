@@ -40,6 +40,7 @@ from .payments import (
     _customer,
     _error_evidence,
     _fail_start,
+    check_redirects,
     new_reference,
     signed_in,
 )
@@ -70,6 +71,7 @@ def create_preapproval(
             max_amount = validate_amount(max_amount)
     except (ValueError, CurrencyError) as exc:
         raise InvalidPaymentRequest(str(exc)) from exc
+    check_redirects(success_url, failure_url)
     alias = backend or default_backend_alias()
     _check_currency(alias, currency)
     if not get_backend(alias).supports(Capability.PREAPPROVALS):
