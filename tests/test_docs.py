@@ -33,6 +33,7 @@ import importlib
 import inspect
 import os
 import re
+import subprocess
 import sys
 import types
 import warnings
@@ -54,6 +55,8 @@ PACKAGE = ROOT / "django_kakaopay"
 
 CONFIGURATION_PAGE = DOCS / "configuration.md"
 COMMANDS_PAGE = DOCS / "operations.md"
+QUICKSTART_PAGE = DOCS / "quickstart.md"
+FRESH_PROJECT_SECTION = "## Take payments in your own shop"
 SIGNALS_PAGE = DOCS / "signals.md"
 
 # Placeholder values for the environment variables that settings examples
@@ -138,8 +141,27 @@ def pages() -> list[Path]:
     return sorted(DOCS.glob("*.md"))
 
 
+def fresh_project_blocks() -> list[Block]:
+    """The quick start's blocks that build a new project: its commands, files and
+    snippets, in page order. They are run there, in a project of their own
+    (``test_the_quick_start_builds_a_shop_that_takes_a_payment``), not in the example shop."""
+    lines = QUICKSTART_PAGE.read_text(encoding="utf-8").splitlines()
+    start = lines.index(FRESH_PROJECT_SECTION) + 1
+    end = next(
+        (n for n, line in enumerate(lines[start:], start=start + 1) if line.startswith("## ")),
+        len(lines) + 1,
+    )
+    return [b for b in read_blocks(QUICKSTART_PAGE) if start < b.line < end]
+
+
 def python_blocks() -> list[Block]:
-    return [b for page in pages() for b in read_blocks(page) if b.language in ("python", "py")]
+    fresh = {b.id for b in fresh_project_blocks()}
+    return [
+        b
+        for page in pages()
+        for b in read_blocks(page)
+        if b.language in ("python", "py") and b.id not in fresh
+    ]
 
 
 def docs_text(*paths: Path) -> str:
@@ -526,3 +548,183 @@ def test_every_transition_table_has_a_diagram() -> None:
     from django_kakaopay.status import TRANSITIONS
 
     assert {kind for _block, kind in state_diagrams()} == set(TRANSITIONS)
+
+
+# -- the quick start, followed literally in a new project ---------------------------
+
+# Commands of the quick start that this test does not run, and why.
+NOT_RUN = {
+    "python -m venv .venv": "this interpreter's environment stands in for it",
+    ". .venv/bin/activate": "this interpreter's environment stands in for it",
+    "git clone https://github.com/django-kakaopay/django-kakaopay.git": "this is the checkout",
+    "pip install -e ./django-kakaopay": "this checkout is installed in this interpreter",
+    "python manage.py runserver": "Django's test client plays the customer's browser",
+}
+
+# The customer of section 5: the product list, Buy, Pay with KakaoPay, the
+# sandbox page, and back on the order page.
+CUSTOMER = r"""
+import re
+
+import django
+
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+
+setup_test_environment()
+from shop.models import Order
+
+
+def form_action(response):
+    assert response.status_code == 200, response.status_code
+    return re.search(r'<form method="post" action="([^"]+)"', response.content.decode())[1]
+
+
+client = Client()
+products = client.get("/shop/")
+assert "Wireless headphones" in products.content.decode()
+order_page = client.post(form_action(products), follow=True)
+assert "Awaiting payment" in order_page.content.decode()
+checkout = client.post(form_action(order_page))
+to_sandbox = client.get(checkout["Location"])
+sandbox_page = client.get(to_sandbox["Location"])
+assert "Pay ₩11,000" in sandbox_page.content.decode()
+back = client.post(to_sandbox["Location"], {"action": "approve"}, follow=True)
+assert back.redirect_chain[-1][0].endswith(Order.objects.get().get_absolute_url())
+assert ": Paid" in back.content.decode(), back.content.decode()
+order = Order.objects.get()
+assert order.status == Order.Status.PAID
+assert order.payment.is_paid
+assert order.paid_at is not None
+print("paid", order.reference)
+"""
+
+
+def shell_environment(bin_dir: Path) -> dict[str, str]:
+    """The reader's shell: ``python`` and ``django-admin`` are this interpreter's,
+    and nothing of the test suite's own settings leaks in."""
+    bin_dir.mkdir()
+    # Scripts, not symlinks: a virtual environment's python finds its packages
+    # only when started through its own path.
+    for name, runs in (("python", ""), ("django-admin", " -m django")):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}"{runs} "$@"\n')
+        script.chmod(0o755)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_in(project: Path, env: dict[str, str], command: str | list[str]) -> str:
+    result = subprocess.run(  # noqa: S603 - commands from our own documentation
+        command,
+        shell=isinstance(command, str),  # the page's console lines, as typed
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the quick start's commands are POSIX shell lines")
+def test_the_quick_start_builds_a_shop_that_takes_a_payment(tmp_path: Path) -> None:
+    """A reader who copies every block of the quick start, in order, into a new
+    project reaches a paid order without reading any other source."""
+    project = tmp_path / "project"
+    project.mkdir()
+    env = shell_environment(tmp_path / "bin")
+    not_run, snippets, files = [], [], []
+    for block in fresh_project_blocks():
+        if block.language == "console":
+            for line in filter(None, map(str.strip, block.code.splitlines())):
+                if line in NOT_RUN:
+                    not_run.append(line)
+                else:
+                    run_in(project, env, line)
+        elif block.title:
+            path, _, how = block.title.partition(" ")
+            target = project / path
+            if how == "(add at the end)":
+                assert target.is_file(), f"{path} should exist by now"
+                target.write_text(target.read_text(encoding="utf-8") + "\n" + block.code)
+            else:
+                assert not how, f"unknown instruction in the title {block.title!r}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(block.code, encoding="utf-8")
+            files.append(path)
+        else:
+            assert block.language == "python", block.id
+            snippets.append(block.code)
+    assert not_run == list(NOT_RUN), "the page's commands changed: update NOT_RUN"
+    assert "shop/models.py" in files
+    assert "shop/views.py" in files
+
+    env["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+    assert "paid ORD-" in run_in(project, env, [sys.executable, "-c", CUSTOMER])
+    for snippet in snippets:
+        printed = run_in(project, env, [sys.executable, "manage.py", "shell", "-c", snippet])
+        assert "paid True" in printed, printed
+
+
+# -- README.md outside the repository ----------------------------------------------
+
+README = ROOT / "README.md"
+# [text](target) and <https://...>
+LINK = re.compile(r"\[[^\]]+\]\(([^)\s]+)\)|<(https?://[^>\s]+)>")
+
+
+def project_urls() -> dict[str, str]:
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        urls: dict[str, str] = tomllib.load(file)["project"]["urls"]
+    return urls
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The ids Python-Markdown's ``toc`` gives a page's headings."""
+    anchors = set()
+    for line in page.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"#{1,6} (.+)", line)
+        if heading:
+            text = re.sub(r"[^\w\s-]", "", heading[1].replace("`", "")).strip().lower()
+            anchors.add(re.sub(r"[-\s]+", "-", text))
+    return anchors
+
+
+def test_readme_links_work_outside_the_repository() -> None:
+    # PyPI shows README.md on its own, where a relative link leads nowhere.
+    urls = project_urls()
+    docs_site = urls["Documentation"] + "en/latest/"
+    files = urls["Repository"] + "/blob/main/"
+    links = [a or b for a, b in LINK.findall(README.read_text(encoding="utf-8"))]
+    assert len(links) > 15
+    for link in links:
+        if link.startswith("http://127.0.0.1:"):
+            continue  # where the reader's own shop is served
+        assert link.startswith("https://"), f"README.md links to {link!r}: not absolute"
+        target, _, anchor = link.partition("#")
+        if target.startswith(docs_site):
+            name = target[len(docs_site) :].strip("/") or "index"
+            page = DOCS / f"{name}.md"
+            assert page.is_file(), f"{link}: no docs/{name}.md"
+            assert not anchor or anchor in heading_anchors(page), f"{link}: no such heading"
+        elif target.startswith(files):
+            assert (ROOT / target[len(files) :]).is_file(), f"{link}: no such file"
+        else:
+            assert target.startswith(urls["Repository"]) or target == "https://pypi.org/", link
+
+
+def test_every_clone_command_names_the_repository() -> None:
+    clone = f"git clone {project_urls()['Repository']}.git"
+    for path in [README, *pages()]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("git clone"):
+                assert line.strip() == clone, f"{path.name}: {line.strip()}"
