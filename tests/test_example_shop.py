@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_kakaopay import services
+from django_kakaopay.dates import format_billing_period
 from django_kakaopay.models import Payment, SandboxTransaction
 from django_kakaopay.sandbox import provider
 from example_project.shop.models import Order, Product, Subscription
@@ -147,12 +148,20 @@ def test_declined_payment_marks_the_order_failed(client, headphones, signal_log)
     assert path_of(success) == order.get_absolute_url()
 
 
-def test_canceled_payment_says_so(client, headphones):
+def test_canceled_payment_says_so(client, headphones, signal_log):
     order, sandbox_page = buy(client, headphones)
     response = follow(client, client.post(sandbox_page, {"action": "cancel"}))
-    assert "You canceled the payment" in response.content.decode()
+    body = response.content.decode()
+    assert "You canceled the payment" in body
+    # The badge agrees with the heading: nothing failed, the customer stopped.
+    assert 'data-status="canceled">Canceled</span>' in body
+    assert "Payment failed" not in body
     order.refresh_from_db()
-    assert order.status == Order.Status.FAILED
+    assert order.status == Order.Status.CANCELED
+    assert len(signal_log.of("payment_failed")) == 1
+    detail = client.get(order.get_absolute_url()).content.decode()
+    assert "You canceled the payment" in detail
+    assert reverse("shop:buy", args=[headphones.pk]) in detail  # "try again"
 
 
 def test_pending_order_offers_to_continue(client, headphones):
@@ -208,13 +217,16 @@ def test_subscribe_activate_and_charge_this_month_once(client, coffee, signal_lo
     assert 'data-status="active"' in page
     period = current_period()
     assert re.fullmatch(r"\d{4}-\d{2}", period)
-    assert f"Charge this month ({period})" in page
+    # The key is "YYYY-MM"; the page and its messages name the month.
+    month = format_billing_period(period)
+    assert re.fullmatch(r"[A-Z][a-z]+ \d{4}", month)
+    assert f"Charge this month ({month})" in page
 
     charge_url = reverse("shop:subscription-charge", args=[subscription.reference])
     first = follow(client, client.post(charge_url)).content.decode()
-    assert f"Charged ₩9,900 for {period}." in first
+    assert f"Charged ₩9,900 for {month}." in first
     second = follow(client, client.post(charge_url)).content.decode()
-    assert f"{period} was already charged" in second
+    assert f"{month} was already charged" in second
     assert "No second charge was made." in second
 
     charges = Payment.objects.filter(preapproval=subscription.preapproval)

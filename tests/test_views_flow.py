@@ -362,7 +362,7 @@ def post_agreement(client: Client, page_url: str, data: dict[str, str]) -> Any:
     [
         ({"accept_terms": ""}, "This field is required."),
         ({"accept_auto_debit": ""}, "This field is required."),
-        ({"verification_code": "12345"}, "Ensure this value has at least 6 characters"),
+        ({"verification_code": "12345"}, "Enter the six digits you received."),
         ({"verification_code": "12345a"}, "Enter the six digits you received."),
         ({"verification_code": ""}, "This field is required."),
     ],
@@ -382,6 +382,18 @@ def test_the_agreement_form_is_validated(
     assert agreement.status == provider.READY
 
 
+@pytest.mark.parametrize("code", ["12345", "1234567", "12345a", "abcdef", "12 456", "١٢٣٤٥٦"])
+def test_a_wrong_verification_code_gets_one_message(client: Client, code: str) -> None:
+    """Too short, too long or not digits: one message, not one per broken rule."""
+    preapproval = services.create_preapproval(success_url="/subscribed/")
+    page_url = open_agreement_page(client, preapproval)
+    response = post_agreement(client, page_url, {**AGREEMENT, "verification_code": code})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert html.count("<li>") == 1, html
+    assert '<ul class="kp-errors"><li>Enter the six digits you received.</li></ul>' in html
+
+
 def test_preapproval_flow_then_charge_and_refund(
     client: Client, signal_log: SignalRecorder
 ) -> None:
@@ -389,7 +401,7 @@ def test_preapproval_flow_then_charge_and_refund(
         description="Monthly plan", success_url="/subscribed/"
     )
     page_url = open_agreement_page(client, preapproval)
-    # First without the terms box and with a 5-digit code: both errors at once.
+    # First without the terms box and with a 5-digit code: one error for each.
     incomplete = post_agreement(
         client,
         page_url,
@@ -398,7 +410,8 @@ def test_preapproval_flow_then_charge_and_refund(
     assert incomplete.status_code == 400
     html = incomplete.content.decode()
     assert "This field is required." in html
-    assert "Ensure this value has at least 6 characters" in html
+    assert "Enter the six digits you received." in html
+    assert html.count("<li>") == 2
     done = post_agreement(client, page_url, AGREEMENT)
     assert done.status_code == 302
     assert done["Location"].endswith(return_path(preapproval))
@@ -430,6 +443,36 @@ def test_customer_cancels_on_the_agreement_page(client: Client, signal_log: Sign
     preapproval.refresh_from_db()
     assert preapproval.status == Preapproval.Status.CANCELED
     assert signal_log.of("preapproval_activated") == []
+
+
+def test_customer_declines_on_the_agreement_page(
+    client: Client, signal_log: SignalRecorder
+) -> None:
+    preapproval = services.create_preapproval(failure_url="/declined/")
+    page_url = open_agreement_page(client, preapproval)
+    assert 'value="decline"' in client.get(page_url).content.decode()
+    # Like canceling, declining needs none of the agreement's steps.
+    back = client.post(page_url, {"action": "decline"})
+    assert back.status_code == 302
+    assert back["Location"].endswith(return_path(preapproval))
+    # The sandbox's signed notification ended it, before the customer came back.
+    preapproval.refresh_from_db()
+    assert preapproval.status == Preapproval.Status.FAILED
+    agreement = SandboxTransaction.objects.get(pk=preapproval.provider_preapproval_id)
+    assert agreement.status == provider.FAIL_SID
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert preapproval.transitions.get(to_status="failed").source == "webhook"
+    assert client.get(back["Location"])["Location"] == "/declined/"
+    assert [event[3] for event in signal_log.of("status_changed")] == ["pending", "failed"]
+    assert signal_log.of("preapproval_activated") == []
+    assert signal_log.of("preapproval_canceled") == []
+    # The decision is final: the page sends the customer back, and nothing is sent again.
+    assert client.get(page_url).status_code == 302
+    assert client.post(page_url, {"action": "approve", **AGREEMENT}).status_code == 302
+    preapproval.refresh_from_db()
+    assert preapproval.status == Preapproval.Status.FAILED
+    assert WebhookEvent.objects.count() == 1
 
 
 def test_preapproval_result_page_without_urls(client: Client) -> None:

@@ -110,9 +110,11 @@ def pretty_body(raw: bytes) -> SafeString:
 
 
 def customer(name: str, email: str) -> SafeString | str:
-    if name and email:
-        return format_html("{}<br><small>{}</small>", name, email)
-    return name or email or "-"
+    # An address is one long word; letting it break keeps a list column narrow.
+    if email:
+        email_html = format_html('<small style="overflow-wrap:anywhere">{}</small>', email)
+        return format_html("{}<br>{}", name, email_html) if name else email_html
+    return name or "-"
 
 
 def change_url(model: type[models.Model] | models.Model, pk: Any) -> str:

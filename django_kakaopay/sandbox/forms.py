@@ -11,14 +11,20 @@ class AgreementForm(forms.Form):
     accept_terms = forms.BooleanField(
         label=_("I have read and confirm the terms of this payment."), required=True
     )
+    # One rule, so a wrong code gets one message: a length limit beside the
+    # pattern would report "12345" twice (too short, and not six digits).
+    # [0-9], not \d: Python's \d also takes other scripts' digits, the page's pattern does not.
     verification_code = forms.CharField(
         label=_("6-digit verification code"),
         help_text=_("In the sandbox any six digits are accepted."),
-        min_length=6,
-        max_length=6,
-        validators=[RegexValidator(r"^\d{6}$", _("Enter the six digits you received."))],
+        validators=[RegexValidator(r"\A[0-9]{6}\Z", _("Enter the six digits you received."))],
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"\d{6}"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": r"\d{6}",
+                "maxlength": "6",
+            }
         ),
     )
     accept_auto_debit = forms.BooleanField(

@@ -122,7 +122,9 @@ def decide_payment(tx: SandboxTransaction, action: str) -> bool:
 
 
 def decide_preapproval(tx: SandboxTransaction, action: str) -> bool:
-    target = {"approve": ISSUED_SID, "cancel": QUIT_PAYMENT}[action]
+    """The customer's choice on the agreement page. False if already decided."""
+    # A declined registration ends the agreement as KakaoPay reports it: FAIL_SID.
+    target = {"approve": ISSUED_SID, "decline": FAIL_SID, "cancel": QUIT_PAYMENT}[action]
     updated = SandboxTransaction.objects.filter(pk=tx.pk, status=READY).update(
         status=target, updated_at=timezone.now()
     )

@@ -79,8 +79,10 @@ def preapproval_page(request: HttpRequest, alias: str, transaction_id: str) -> H
         return redirect(tx.return_url)
     form = AgreementForm()
     if request.method == "POST":
-        if request.POST.get("action") == "cancel":
-            if provider.decide_preapproval(tx, "cancel"):
+        action = request.POST.get("action", "")
+        # Declining or canceling needs no completed form, as on KakaoPay's own page.
+        if action in ("decline", "cancel"):
+            if provider.decide_preapproval(tx, action):
                 backend.notifier.notify(tx)
             return redirect(tx.return_url)
         form = AgreementForm(request.POST)

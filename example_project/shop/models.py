@@ -5,6 +5,7 @@ import secrets
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from django_kakaopay.money import format_money
 
@@ -52,6 +53,8 @@ class Order(models.Model):
         PENDING = "pending", _("Awaiting payment")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Payment failed")
+        # The customer stopped at KakaoPay: nothing failed, so the badge must not say so.
+        CANCELED = "canceled", pgettext_lazy("order status", "Canceled")
         REFUNDED = "refunded", _("Refunded")
 
     reference = models.CharField(

@@ -33,10 +33,12 @@ def on_payment_paid(sender: type, *, instance: Payment, **kwargs: Any) -> None:
         ).update(last_charged_period=instance.billing_period)
 
 
-def on_payment_failed(sender: type, *, instance: Payment, **kwargs: Any) -> None:
-    Order.objects.filter(payment_id=instance.pk, status=Order.Status.PENDING).update(
-        status=Order.Status.FAILED
-    )
+def on_payment_failed(
+    sender: type, *, instance: Payment, new_status: str = "", **kwargs: Any
+) -> None:
+    # payment_failed covers every unsuccessful end; a customer who canceled is told so.
+    outcome = Order.Status.CANCELED if new_status == PaymentStatus.CANCELED else Order.Status.FAILED
+    Order.objects.filter(payment_id=instance.pk, status=Order.Status.PENDING).update(status=outcome)
 
 
 def on_payment_refunded(sender: type, *, instance: Payment, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from django_kakaopay import services
+from django_kakaopay.dates import format_billing_period
 from django_kakaopay.exceptions import KakaoPayError
 from django_kakaopay.models import ChangeSource, Payment
 from django_kakaopay.status import (
@@ -210,6 +211,7 @@ def subscription_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "preapproval": preapproval,
             "charges": charges,
             "period": period,
+            "period_label": format_billing_period(period),
             "this_period_charge": next((c for c in charges if c.billing_period == period), None),
             "awaiting_agreement": subscription.status == Subscription.Status.PENDING
             and preapproval.status in OPEN_PREAPPROVAL_STATUSES,
@@ -223,6 +225,8 @@ def subscription_detail(request: HttpRequest, reference: str) -> HttpResponse:
 def charge_subscription(request: HttpRequest, reference: str) -> HttpResponseBase:
     subscription = _subscription(reference)
     period = current_period()
+    # The key stays "YYYY-MM"; people read the month as the page shows it.
+    label = format_billing_period(period)
     existing = Payment.objects.filter(
         preapproval=subscription.preapproval, billing_period=period
     ).first()
@@ -231,7 +235,7 @@ def charge_subscription(request: HttpRequest, reference: str) -> HttpResponseBas
             request,
             _("%(period)s was already charged (%(amount)s, %(status)s). No second charge was made.")
             % {
-                "period": period,
+                "period": label,
                 "amount": existing.amount_display,
                 "status": existing.get_status_display(),
             },
@@ -249,7 +253,7 @@ def charge_subscription(request: HttpRequest, reference: str) -> HttpResponseBas
         logger.warning("Could not charge %s for %s: %s", subscription, period, exc)
         messages.error(request, _("The charge could not be made: %(error)s") % {"error": exc})
         return redirect(subscription)
-    values = {"amount": payment.amount_display, "period": period}
+    values = {"amount": payment.amount_display, "period": label}
     if payment.is_paid:
         messages.success(request, _("Charged %(amount)s for %(period)s.") % values)
     elif payment.status in OPEN_PAYMENT_STATUSES:

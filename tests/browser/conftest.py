@@ -25,6 +25,8 @@ CHROMIUM_ARGS = (
     "--window-size=1280,900",
 )
 WAIT_SECONDS = 15
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
 
 
 def _skip(reason: str) -> NoReturn:
@@ -61,6 +63,23 @@ def browser(browser_language: str) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def set_viewport(driver: Any, width: int, height: int) -> None:
+    """Lay pages out at ``width`` x ``height`` CSS pixels, as a phone of that size would.
+
+    Headless Chromium keeps its window at least ~500 px wide whatever
+    ``--window-size`` says, so a narrower layout needs device emulation.
+    """
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": width,
+            "height": height,
+            "deviceScaleFactor": 1,
+            "mobile": width < DESKTOP[0],
+        },
+    )
 
 
 @pytest.fixture

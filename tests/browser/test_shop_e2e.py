@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from django_kakaopay.dates import format_billing_period
 from django_kakaopay.models import Payment
 from example_project.shop.models import Order, Product, Subscription
 from example_project.shop.views import current_period
@@ -76,7 +77,8 @@ def test_buy_and_subscribe_in_a_real_browser(browser, live_server, screenshots, 
     period = current_period()
     click('[data-testid="charge"]')
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".messages"), "Charged"))
-    assert f"Charged ₩9,900 for {period}." in browser.find_element(By.TAG_NAME, "body").text
+    month = format_billing_period(period)
+    assert f"Charged ₩9,900 for {month}." in browser.find_element(By.TAG_NAME, "body").text
     screenshots(browser, "06-charged")
     click('[data-testid="charge"]')
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".messages"), "already charged"))
