@@ -157,7 +157,16 @@ class SandboxBackend(BaseBackend):
 
     @property
     def merchant_name(self) -> str:
-        return str(self.options.get("MERCHANT_NAME") or _("Sandbox shop"))
+        """The name on the approval pages, in the customer's language.
+
+        A lazy translation is shown as such; a plain string is looked up in
+        the project's catalogues at display time, so ``"Example shop"`` reads
+        "예제 상점" to a Korean customer when the project translates it.
+        """
+        name = self.options.get("MERCHANT_NAME")
+        if not name:
+            return _("Sandbox shop")
+        return _(name) if isinstance(name, str) else str(name)
 
     # payments --------------------------------------------------------------
 
