@@ -12,6 +12,7 @@ from django.utils import translation
 from django_kakaopay import services
 from django_kakaopay.backends.checkout import CheckoutBackend
 from django_kakaopay.backends.smart2pay import Smart2PayBackend
+from django_kakaopay.conf import get_backend
 from django_kakaopay.models import (
     Payment,
     Preapproval,
@@ -20,6 +21,7 @@ from django_kakaopay.models import (
     StatusTransition,
     WebhookEvent,
 )
+from django_kakaopay.sandbox import provider
 from tests import helpers
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +32,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def paid_payment() -> Payment:
-    payment = helpers.paid_payment(
+    payment = helpers.started_payment(
         reference="ORD-5023-4E89", customer={"name": "Jia Tsang", "email": "jia@example.com"}
     )
+    # Approved on the sandbox page, which notifies: a change made by a notification.
+    approval = helpers.provider_side(payment)
+    provider.decide_payment(approval, "approve")
+    get_backend("sandbox").notifier.notify(approval)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
     services.request_refund(payment, 1000, reason="damaged box")
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED

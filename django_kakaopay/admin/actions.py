@@ -27,6 +27,7 @@ from ..exceptions import KakaoPayError
 from ..models import ChangeSource, Payment, Preapproval, Refund, WebhookEvent
 from ..services import ApplyResult, Outcome
 from ..services.webhooks import REPLAYABLE
+from .audit import acting_user, outcome
 
 logger = logging.getLogger("django_kakaopay.admin")
 
@@ -199,24 +200,40 @@ def _refresh(
     if too_many(modeladmin, request, queryset.count()):
         return
     tally = Tally()
+    actor = acting_user(request)
     for obj in queryset:
         label = obj.reference
         if obj.status == obj.Status.CREATED and not (provider_id(obj) or obj.needs_reconciliation):
             tally.fail(label, _("not sent to the provider yet"))
             continue
+        before = obj.get_status_display()
         try:
-            result = sync(obj, source=ChangeSource.ADMIN)
+            result = sync(obj, source=ChangeSource.ADMIN, actor=actor)
         except KakaoPayError as exc:
             logger.warning("Admin refresh of %s %s failed: %s", kind, obj.pk, exc)
             tally.fail(label, exc)
+            _log_refresh_failure(modeladmin, request, obj, exc)
             continue
         if result is None:
             obj.refresh_from_db(fields=["last_error"])
-            tally.fail(label, obj.last_error or _("the provider did not answer"))
+            reason = obj.last_error or _("the provider did not answer")
+            tally.fail(label, reason)
+            _log_refresh_failure(modeladmin, request, obj, reason)
         elif result.outcome in (Outcome.MISMATCH, Outcome.NOT_FOUND):
-            tally.fail(label, result.detail or result.outcome.value)
+            reason = result.detail or result.outcome.value
+            tally.fail(label, reason)
+            _log_refresh_failure(modeladmin, request, obj, reason)
         else:
-            tally.done.append(f"{label}: {obj.get_status_display()}")
+            after = obj.get_status_display()
+            tally.done.append(f"{label}: {after}")
+            if after != before:
+                text = _("Refreshed from the provider: %(old)s → %(new)s") % {
+                    "old": before,
+                    "new": after,
+                }
+            else:
+                text = _("Refreshed from the provider: %(status)s, unchanged") % {"status": after}
+            modeladmin.log_change(request, obj, text)
     tally.report(
         modeladmin,
         request,
@@ -231,6 +248,13 @@ def _refresh(
             "count",
         ),
     )
+
+
+def _log_refresh_failure(
+    modeladmin: ModelAdmin, request: HttpRequest, obj: models.Model, reason: object
+) -> None:
+    text = _("Refresh from the provider failed: %(error)s") % {"error": reason}
+    modeladmin.log_change(request, obj, text)
 
 
 @admin.action(description=gettext_lazy("Refresh from the provider"), permissions=["refresh"])
@@ -290,6 +314,7 @@ def replay_events(
     if too_many(modeladmin, request, queryset.count()):
         return
     tally = Tally()
+    actor = acting_user(request)
     for event in queryset:
         label = event.event_key
         if event.status not in REPLAYABLE:
@@ -302,12 +327,16 @@ def replay_events(
             )
             continue
         try:
-            response = services.replay_event(event, source=ChangeSource.ADMIN)
+            response = services.replay_event(event, source=ChangeSource.ADMIN, actor=actor)
         except KakaoPayError as exc:
             logger.warning("Admin replay of notification %s failed: %s", event.pk, exc)
             tally.fail(label, exc)
+            modeladmin.log_change(request, event, _("Replay failed: %(error)s") % {"error": exc})
             continue
         event.refresh_from_db()
+        modeladmin.log_change(
+            request, event, _("Replayed: %(outcome)s") % {"outcome": outcome(event)}
+        )
         finished = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
         if response.status_code < 300 and event.status in finished:
             tally.done.append(f"{label}: {event.get_status_display()}")

@@ -49,7 +49,13 @@ class RefundForm(forms.Form):
     refuses a refund when that total has moved, so submitting the page twice
     refunds once. Signing keeps the form from being pointed at other
     payments or totals than the page showed.
+
+    ``initial_amount`` (minor units) is what the amount field starts with:
+    for a single payment, everything it still has to refund.
     """
+
+    # The admin's stylesheet marks labels of this class as required (bold).
+    required_css_class = "required"
 
     amount = forms.CharField(
         label=gettext_lazy("Amount"),
@@ -71,6 +77,7 @@ class RefundForm(forms.Form):
         currency: str,
         single: bool,
         totals: Mapping[str, int],
+        initial_amount: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -80,9 +87,15 @@ class RefundForm(forms.Form):
         # Fixed when the page is first shown; a re-shown page (a typing error)
         # keeps the posted value, so what was first shown stays the reference.
         self.fields["refund_totals"].initial = sign_refund_totals(self.totals)
-        self.fields["amount"].help_text = " ".join(
-            (amount_hint(currency), str(self.fields["amount"].help_text))
-        )
+        usage = self.fields["amount"].help_text
+        # Only one payment's amount can be shown; several are each refunded in full.
+        if single and initial_amount:
+            self.fields["amount"].initial = major_units(initial_amount, currency)
+            usage = _(
+                "It starts with everything that remains refundable; enter less for a "
+                "partial refund."
+            )
+        self.fields["amount"].help_text = " ".join((amount_hint(currency), str(usage)))
 
     def clean_amount(self) -> int | None:
         text = str(self.cleaned_data.get("amount") or "").strip()
@@ -134,6 +147,8 @@ def manual_billing_period() -> str:
 
 
 class ChargeForm(forms.Form):
+    required_css_class = "required"
+
     amount = forms.CharField(label=gettext_lazy("Amount"))
     billing_period = forms.CharField(
         label=gettext_lazy("Billing period"),

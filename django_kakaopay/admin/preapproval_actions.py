@@ -14,6 +14,7 @@ from ..exceptions import InvalidPaymentRequest, KakaoPayError, PreapprovalNotAct
 from ..models import ChangeSource, Payment, Preapproval
 from ..status import PaymentStatus, PreapprovalStatus
 from .actions import ModelAdmin, Tally, action_page, applying, logger, require, selection
+from .audit import acting_user, outcome
 from .forms import ChargeForm
 
 CHARGE_PERMISSION = "django_kakaopay.charge_preapproval"
@@ -67,6 +68,7 @@ def cancel_preapprovals(
             submit_label=_("Yes, cancel them"),
         )
     tally = Tally()
+    actor = acting_user(request)
     for preapproval in preapprovals:
         label = preapproval.reference
         if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
@@ -77,12 +79,20 @@ def cancel_preapprovals(
             )
             continue
         try:
-            services.cancel_preapproval(preapproval, source=ChangeSource.ADMIN)
+            services.cancel_preapproval(preapproval, source=ChangeSource.ADMIN, actor=actor)
         except KakaoPayError as exc:
             logger.warning("Admin cancel of preapproval %s failed: %s", preapproval.pk, exc)
             tally.fail(label, exc)
+            modeladmin.log_change(
+                request, preapproval, _("Cancellation failed: %(error)s") % {"error": exc}
+            )
             continue
         preapproval.refresh_from_db()
+        modeladmin.log_change(
+            request,
+            preapproval,
+            _("Cancellation requested: %(outcome)s") % {"outcome": outcome(preapproval)},
+        )
         if preapproval.status == PreapprovalStatus.CANCELED:
             tally.done.append(label)
         elif preapproval.needs_reconciliation:
@@ -207,6 +217,7 @@ def _charge(
     description: str,
 ) -> None:
     tally = Tally()
+    actor = acting_user(request)
     for preapproval in preapprovals:
         label = preapproval.reference
         # The service would hand back an earlier charge of this period without
@@ -224,6 +235,7 @@ def _charge(
                 billing_period=billing_period,
                 description=description,
                 source=ChangeSource.ADMIN,
+                actor=actor,
             )
         except (PreapprovalNotActive, InvalidPaymentRequest) as exc:
             tally.fail(label, exc)
@@ -233,6 +245,16 @@ def _charge(
             tally.fail(label, exc)
             continue
         item = f"{label} ({payment.reference}, {payment.amount_display})"
+        text = _("Charge %(reference)s of %(amount)s for period %(period)s: %(outcome)s") % {
+            "reference": payment.reference,
+            "amount": payment.amount_display,
+            "period": billing_period,
+            "outcome": outcome(payment),
+        }
+        modeladmin.log_change(request, preapproval, text)
+        if earlier is None:
+            # Created by this action; an earlier row left unsent was only sent again.
+            modeladmin.log_addition(request, payment, text)
         if payment.status == PaymentStatus.FAILED:
             tally.fail(item, payment.last_error or _("the provider refused it"))
         elif payment.is_paid:

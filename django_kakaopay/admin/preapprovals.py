@@ -33,7 +33,7 @@ from .preapproval_actions import (
 )
 
 # The billing plan as the service saves it, and the pending cancellation that stops it.
-PLAN_FIELDS = (*billing.PLAN_FIELDS, "cancel_requested_at")
+PLAN_FIELDS = (*billing.PLAN_FIELDS, "cancel_requested_at", "cancel_requested_by")
 
 
 def _has_field(name: str) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
@@ -32,6 +33,7 @@ from ..models import ChangeSource, Payment
 from ..money import format_money
 from ..status import RefundStatus
 from .actions import ModelAdmin, Tally, action_page, applying, logger, require, selection
+from .audit import acting_user, outcome
 from .forms import RefundForm
 
 REFUND_PERMISSION = "django_kakaopay.refund_payment"
@@ -143,6 +145,7 @@ def refund_payments(
         currency=currency,
         single=single,
         totals={str(payment.pk): refund_total(payment) for payment in payments},
+        initial_amount=refundability(payments[0]).remaining if single else None,
     )
     if form.is_bound and form.is_valid():
         amount: int | None = form.cleaned_data["amount"]
@@ -172,6 +175,22 @@ def refund_payments(
     )
 
 
+def _pull_after_refund(payment: Payment, actor: AbstractBaseUser | None) -> None:
+    """Ask the provider for the refunded payment, so its page shows the provider's view.
+
+    A refund's answer is about the refund; the payment's provider status and
+    payload would otherwise still say what they said before it (nothing
+    refunded) while the payment shows the refunded amount. The pull settles
+    only what the ledger does not already hold, so it never counts the refund
+    twice. Its failure leaves the refund as it is: it is only logged.
+    """
+    try:
+        if services.sync_payment(payment, source=ChangeSource.ADMIN, actor=actor) is None:
+            logger.info("Admin pull after refunding payment %s got no answer", payment.pk)
+    except KakaoPayError as exc:
+        logger.warning("Admin pull after refunding payment %s failed: %s", payment.pk, exc)
+
+
 def _refund(
     modeladmin: ModelAdmin,
     request: HttpRequest,
@@ -181,6 +200,7 @@ def _refund(
     expected: dict[str, int],
 ) -> None:
     tally = Tally()
+    actor = acting_user(request)
     for payment in payments:
         label = payment.reference
         try:
@@ -190,6 +210,7 @@ def _refund(
                 reason=reason,
                 source=ChangeSource.ADMIN,
                 expected_refund_total=expected[str(payment.pk)],
+                actor=actor,
             )
         except RefundNotAllowed as exc:
             tally.fail(label, exc)
@@ -198,7 +219,17 @@ def _refund(
             logger.warning("Admin refund of payment %s failed: %s", payment.pk, exc)
             tally.fail(label, exc)
             continue
+        if refund.status == RefundStatus.SUCCEEDED:
+            _pull_after_refund(payment, actor)
         money = format_money(refund.amount, payment.currency)
+        text = _("Refund %(reference)s of %(amount)s requested (%(reason)s): %(outcome)s") % {
+            "reference": refund.reference,
+            "amount": money,
+            "reason": refund.reason,
+            "outcome": outcome(refund),
+        }
+        modeladmin.log_change(request, payment, text)
+        modeladmin.log_addition(request, refund, text)
         if refund.status == RefundStatus.FAILED:
             tally.fail(f"{label} ({money})", refund.last_error or _("the provider refused it"))
         elif refund.status == RefundStatus.PENDING:

@@ -13,6 +13,7 @@ import difflib
 import enum
 import hashlib
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -341,6 +342,19 @@ class BaseBackend:
         return template.replace("{kind}", quote(kind, safe="")).replace(
             "{id}", quote(provider_id, safe="")
         )
+
+    def hold_notifications(self) -> AbstractContextManager[None]:
+        """The block in which the services call the provider and apply its answer.
+
+        A notification about what the call did is delivered, at the earliest,
+        after the block: so the answer is applied first, credited to whoever
+        made the call (``admin``, ``api``, ``command``), and the notification
+        only confirms it. A real provider's notification travels over HTTP and
+        needs nothing here (the default); a backend that delivers its own
+        notifications in-process during the call, as the sandbox does, holds
+        them until the block ends.
+        """
+        return nullcontext()
 
     # one-time payments -----------------------------------------------------
 

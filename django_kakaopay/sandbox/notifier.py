@@ -13,7 +13,9 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +42,41 @@ def build_event(data: Mapping[str, Any], created_at: datetime) -> dict[str, Any]
         "created_at": created_at.isoformat(),
         "data": dict(data),
     }
+
+
+# Notifications raised inside ``hold()``: who sends each, where, and what.
+_held: ContextVar[list[tuple[Notifier, str, Mapping[str, Any]]] | None] = ContextVar(
+    "django_kakaopay_sandbox_held_notifications", default=None
+)
+
+
+@contextmanager
+def hold() -> Iterator[None]:
+    """Deliver the notifications raised in the block only once it has ended.
+
+    The services call the provider and apply its answer inside this block
+    (``SandboxBackend.hold_notifications``). Delivered during the call, the
+    notification would be applied first and take the credit for a change the
+    caller made; a real provider's notification arrives after its answer.
+    Nested blocks deliver once, when the outermost ends. They are delivered
+    even if the block failed: the provider acted all the same.
+    """
+    if _held.get() is not None:
+        yield
+        return
+    held: list[tuple[Notifier, str, Mapping[str, Any]]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        for notifier, url, event in held:
+            try:
+                notifier.deliver(url, event)
+            except Exception:
+                # As for a real provider, a notification that cannot be
+                # delivered never fails the call it is about.
+                logger.exception("Sandbox notification to %s could not be delivered", url)
 
 
 class Notifier:
@@ -70,8 +107,12 @@ class Notifier:
                 timer.daemon = True
                 timer.start()
             return
+        held = _held.get()
         for event in events:
-            self.deliver(tx.notification_url, event)
+            if held is not None:
+                held.append((self, tx.notification_url, event))
+            else:
+                self.deliver(tx.notification_url, event)
 
     def deliver_outbox(self, tx: SandboxTransaction) -> int:
         with transaction.atomic():

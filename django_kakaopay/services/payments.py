@@ -38,7 +38,7 @@ from ..status import PaymentStatus, RefundStatus
 from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot, apply_refund_snapshot
 from .start_claim import await_start, claim_start, release_start
-from .transitions import transition
+from .transitions import actor_evidence, transition
 from .urls import notification_url, return_url
 
 logger = logging.getLogger("django_kakaopay")
@@ -272,12 +272,24 @@ def _error_evidence(exc: ProviderError) -> dict[str, Any]:
     }
 
 
-def _fail_start(payment: Payment, exc: ProviderError, source: ChangeSource | str) -> None:
+def _fail_start(
+    payment: Payment,
+    exc: ProviderError,
+    source: ChangeSource | str,
+    *,
+    evidence: Mapping[str, Any] | None = None,
+) -> None:
+    """Fail ``payment`` on the provider's refusal; ``evidence`` adds to the error's."""
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         locked.last_error = str(exc)
         locked.save(update_fields=["last_error", "updated_at"])
-        transition(locked, PaymentStatus.FAILED, source=source, evidence=_error_evidence(exc))
+        transition(
+            locked,
+            PaymentStatus.FAILED,
+            source=source,
+            evidence={**_error_evidence(exc), **(evidence or {})},
+        )
     payment.refresh_from_db()
 
 
@@ -296,13 +308,17 @@ def _record_error(obj: Payment | Refund, exc: ProviderError) -> None:
 
 
 def sync_payment(
-    payment: Payment, *, source: ChangeSource | str = ChangeSource.SYNC
+    payment: Payment,
+    *,
+    source: ChangeSource | str = ChangeSource.SYNC,
+    actor: AbstractBaseUser | None = None,
 ) -> ApplyResult | None:
     """Pull the provider's true state of ``payment`` and apply it.
 
     Returns ``None`` when there was nothing to ask or the provider could not
     answer; the payment is then unchanged and the error is kept in
-    ``last_error``.
+    ``last_error``. ``actor``, the staff member who asked for the pull, is
+    named in the evidence of what it changes.
     """
     started = payment.provider_payment_id or payment.provider_session_id
     if payment.status == PaymentStatus.CREATED and not (started or payment.needs_reconciliation):
@@ -314,7 +330,9 @@ def sync_payment(
         logger.info("Could not pull payment %s: %s", payment.pk, exc)
         _record_error(payment, exc)
         return None
-    return apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "pull"})
+    return apply_payment_snapshot(
+        payment, snapshot, source=source, evidence={"step": "pull", **actor_evidence(actor)}
+    )
 
 
 def request_refund(
@@ -324,11 +342,14 @@ def request_refund(
     reason: str = "",
     source: ChangeSource | str = ChangeSource.ADMIN,
     expected_refund_total: int | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> Refund:
     """Refund ``amount`` (everything still refundable when ``None``).
 
     The refund row, with its idempotency key, is committed before the
     provider is called; the answer (or a later notification) settles it.
+    ``actor`` is the staff member asking: kept as the refund's
+    ``requested_by`` and named in the evidence of what the answer changes.
 
     ``expected_refund_total`` is what the caller saw as refunded plus still
     pending when it prepared this refund. When given, the refund is refused
@@ -371,8 +392,10 @@ def request_refund(
             raise RefundNotAllowed(_("The refund exceeds what remains refundable."))
         if amount < locked.amount and not backend.supports(Capability.PARTIAL_REFUNDS):
             raise RefundNotAllowed(_("This payment's backend does not support partial refunds."))
-        refund = Refund.objects.create(payment=locked, amount=amount, reason=reason[:255])
-    send_refund(payment, refund, source=source)
+        refund = Refund.objects.create(
+            payment=locked, amount=amount, reason=reason[:255], requested_by=signed_in(actor)
+        )
+    send_refund(payment, refund, source=source, actor=actor)
     return refund
 
 
@@ -382,6 +405,7 @@ def send_refund(
     *,
     source: ChangeSource | str,
     step: str = "refund",
+    actor: AbstractBaseUser | None = None,
 ) -> Refund:
     """Ask the provider for ``refund`` (already committed, status pending).
 
@@ -401,26 +425,31 @@ def send_refund(
         idempotency_key=refund.idempotency_key,
         reason=refund.reason,
     )
-    try:
-        snapshot = backend.refund_payment(provider_request)
-    except ProviderRejected as exc:
-        with transaction.atomic():
-            Payment.objects.select_for_update().get(pk=payment.pk)
-            locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
-            Refund.objects.filter(pk=refund.pk).update(last_error=str(exc))
-            transition(
-                locked_refund,
-                RefundStatus.FAILED,
-                source=source,
-                evidence=_error_evidence(exc),
-                needs_reconciliation=False,
-            )
-        refund.refresh_from_db()
-        return refund
-    except ProviderError as exc:
-        _mark_unknown(refund, exc)
-        return refund
-    apply_refund_snapshot(payment, refund, snapshot, source=source, evidence={"step": step})
+    who = actor_evidence(actor)
+    with backend.hold_notifications():
+        try:
+            snapshot = backend.refund_payment(provider_request)
+        except ProviderRejected as exc:
+            with transaction.atomic():
+                Payment.objects.select_for_update().get(pk=payment.pk)
+                locked_refund = Refund.objects.select_for_update().get(pk=refund.pk)
+                Refund.objects.filter(pk=refund.pk).update(last_error=str(exc))
+                transition(
+                    locked_refund,
+                    RefundStatus.FAILED,
+                    source=source,
+                    evidence={**_error_evidence(exc), **who},
+                    needs_reconciliation=False,
+                )
+            refund.refresh_from_db()
+            return refund
+        except ProviderError as exc:
+            _mark_unknown(refund, exc)
+            return refund
+        apply_refund_snapshot(
+            payment, refund, snapshot, source=source, evidence={"step": step, **who}
+        )
+    # Read after the block: a notification delivered at its end may have moved them.
     refund.refresh_from_db()
     payment.refresh_from_db()
     return refund

@@ -45,7 +45,7 @@ from .payments import (
     signed_in,
 )
 from .start_claim import await_start, claim_start, release_start
-from .transitions import transition
+from .transitions import actor_evidence, transition
 from .urls import notification_url, return_url
 
 logger = logging.getLogger("django_kakaopay")
@@ -176,9 +176,16 @@ def _call_create(
 
 
 def sync_preapproval(
-    preapproval: Preapproval, *, source: ChangeSource | str = ChangeSource.SYNC
+    preapproval: Preapproval,
+    *,
+    source: ChangeSource | str = ChangeSource.SYNC,
+    actor: AbstractBaseUser | None = None,
 ) -> ApplyResult | None:
-    """Pull the provider's state of the agreement and apply it."""
+    """Pull the provider's state of the agreement and apply it.
+
+    ``actor``, the staff member who asked for the pull, is named in the
+    evidence of what it changes.
+    """
     if preapproval.status == PreapprovalStatus.CREATED and not (
         preapproval.provider_preapproval_id or preapproval.needs_reconciliation
     ):
@@ -191,7 +198,7 @@ def sync_preapproval(
         Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
         return None
     return apply_preapproval_snapshot(
-        preapproval, snapshot, source=source, evidence={"step": "pull"}
+        preapproval, snapshot, source=source, evidence={"step": "pull", **actor_evidence(actor)}
     )
 
 
@@ -222,12 +229,15 @@ def charge_row(
     billing_period: str,
     description: str = "",
     reference: str | None = None,
+    requested_by: AbstractBaseUser | None = None,
 ) -> Payment:
     """The charge of ``locked`` for ``billing_period``, created (status ``created``) if new.
 
     The caller holds ``locked`` under ``select_for_update`` in a transaction;
     the row, with its idempotency key, is committed with that transaction,
     before any provider call. Nothing is sent to the provider here.
+    ``requested_by`` (a staff member) is recorded on a new charge only: an
+    existing one stays the request of whoever made it.
     """
     existing = Payment.objects.filter(preapproval=locked, billing_period=billing_period).first()
     if existing is not None:
@@ -256,6 +266,7 @@ def charge_row(
                 user=locked.user,
                 preapproval=locked,
                 billing_period=billing_period,
+                requested_by=signed_in(requested_by),
             )
     except IntegrityError as exc:
         raise InvalidPaymentRequest(
@@ -271,12 +282,15 @@ def charge_preapproval(
     description: str = "",
     reference: str | None = None,
     source: ChangeSource | str = ChangeSource.COMMAND,
+    actor: AbstractBaseUser | None = None,
 ) -> Payment:
     """Charge an active agreement once for ``billing_period`` (e.g. ``"2026-11"``).
 
     Calling it again for the same period returns the same payment and never
     charges twice: the (preapproval, period) pair is unique in the database
-    and the provider call reuses the payment's idempotency key.
+    and the provider call reuses the payment's idempotency key. ``actor`` is
+    the staff member asking: kept as the new charge's ``requested_by`` and
+    named in the evidence of what the answer changes.
     """
     if not billing_period:
         raise InvalidPaymentRequest(_("A billing period key is required, e.g. '2026-11'."))
@@ -292,6 +306,7 @@ def charge_preapproval(
             billing_period=billing_period,
             description=description,
             reference=reference,
+            requested_by=actor,
         )
         if payment.status == PaymentStatus.CREATED and locked.cancel_requested_at is not None:
             raise PreapprovalNotActive(_being_canceled(locked))
@@ -313,18 +328,22 @@ def charge_preapproval(
         description=payment.description,
         customer=payment.customer(),
     )
-    try:
-        snapshot = backend.charge_preapproval(charge)
-    except ProviderRejected as exc:
-        _fail_start(payment, exc, source)
-        return payment
-    except ProviderError as exc:
-        Payment.objects.filter(pk=payment.pk).update(needs_reconciliation=True, last_error=str(exc))
-        payment.refresh_from_db()
-        return payment
-    if snapshot.status is None:
-        snapshot = replace(snapshot, status=PaymentStatus.PENDING)
-    apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "charge"})
+    who = actor_evidence(actor)
+    with backend.hold_notifications():
+        try:
+            snapshot = backend.charge_preapproval(charge)
+        except ProviderRejected as exc:
+            _fail_start(payment, exc, source, evidence=who)
+            return payment
+        except ProviderError as exc:
+            Payment.objects.filter(pk=payment.pk).update(
+                needs_reconciliation=True, last_error=str(exc)
+            )
+            payment.refresh_from_db()
+            return payment
+        if snapshot.status is None:
+            snapshot = replace(snapshot, status=PaymentStatus.PENDING)
+        apply_payment_snapshot(payment, snapshot, source=source, evidence={"step": "charge", **who})
     return payment
 
 
@@ -335,7 +354,10 @@ def _site_url_configured() -> bool:
 
 
 def cancel_preapproval(
-    preapproval: Preapproval, *, source: ChangeSource | str = ChangeSource.ADMIN
+    preapproval: Preapproval,
+    *,
+    source: ChangeSource | str = ChangeSource.ADMIN,
+    actor: AbstractBaseUser | None = None,
 ) -> Preapproval:
     """End the agreement at the provider; no further charges are possible.
 
@@ -346,33 +368,41 @@ def cancel_preapproval(
     provider refuses it, nothing changed: the request this call made is
     forgotten and the error raised. An earlier request whose outcome is still
     unknown is kept, so the agreement stays uncharged until it is settled.
+
+    ``actor`` is the staff member asking: kept as ``cancel_requested_by``
+    with this call's own request (an earlier one keeps its requester) and
+    named in the evidence of what the answer changes.
     """
     if preapproval.status not in (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING):
         return preapproval
     now = timezone.now()
     requested_here = Preapproval.objects.filter(
         pk=preapproval.pk, cancel_requested_at__isnull=True
-    ).update(cancel_requested_at=now, updated_at=now)
-    preapproval.cancel_requested_at = (
+    ).update(cancel_requested_at=now, cancel_requested_by=signed_in(actor), updated_at=now)
+    preapproval.cancel_requested_at, preapproval.cancel_requested_by_id = (
         Preapproval.objects.filter(pk=preapproval.pk)
-        .values_list("cancel_requested_at", flat=True)
+        .values_list("cancel_requested_at", "cancel_requested_by")
         .get()
     )
     try:
-        return send_cancel(preapproval, source=source)
+        return send_cancel(preapproval, source=source, actor=actor)
     except ProviderError:
         # Refused (timeouts are handled by send_cancel): nothing changed. Only
         # this call's own request is withdrawn.
         if requested_here:
             Preapproval.objects.filter(pk=preapproval.pk, cancel_requested_at=now).update(
-                cancel_requested_at=None
+                cancel_requested_at=None, cancel_requested_by=None
             )
         preapproval.refresh_from_db()
         raise
 
 
 def send_cancel(
-    preapproval: Preapproval, *, source: ChangeSource | str, step: str = "cancel"
+    preapproval: Preapproval,
+    *,
+    source: ChangeSource | str,
+    step: str = "cancel",
+    actor: AbstractBaseUser | None = None,
 ) -> Preapproval:
     """Ask the provider to end the agreement and apply its answer.
 
@@ -381,15 +411,17 @@ def send_cancel(
     ``needs_reconciliation``; a refusal raises the provider's error.
     """
     backend = get_backend(preapproval.backend)
-    try:
-        snapshot = backend.cancel_preapproval(preapproval.as_ref())
-    except OutcomeUnknown as exc:
-        Preapproval.objects.filter(pk=preapproval.pk).update(
-            needs_reconciliation=True, last_error=str(exc)
-        )
-        preapproval.refresh_from_db()
-        return preapproval
-    if snapshot.status is None:
-        snapshot = replace(snapshot, status=PreapprovalStatus.CANCELED)
-    apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": step})
+    with backend.hold_notifications():
+        try:
+            snapshot = backend.cancel_preapproval(preapproval.as_ref())
+        except OutcomeUnknown as exc:
+            Preapproval.objects.filter(pk=preapproval.pk).update(
+                needs_reconciliation=True, last_error=str(exc)
+            )
+            preapproval.refresh_from_db()
+            return preapproval
+        if snapshot.status is None:
+            snapshot = replace(snapshot, status=PreapprovalStatus.CANCELED)
+        evidence = {"step": step, **actor_evidence(actor)}
+        apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence=evidence)
     return preapproval

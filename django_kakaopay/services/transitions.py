@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Model
 from django.dispatch import Signal
@@ -43,6 +44,19 @@ def kind_of(obj: Model) -> ObjectKind:
     if isinstance(obj, Preapproval):
         return "preapproval"
     raise TypeError(f"{type(obj).__name__} has no status rules")
+
+
+def actor_evidence(actor: AbstractBaseUser | None) -> dict[str, Any]:
+    """What the log keeps of the staff member whose action caused a change.
+
+    ``{"actor": {"id": ..., "username": ...}}``, or nothing without one. The
+    username is copied, not only the id, so the log still names the person
+    after their account is renamed or deleted.
+    """
+    if actor is None:
+        return {}
+    pk = actor.pk if isinstance(actor.pk, int) else str(actor.pk)
+    return {"actor": {"id": pk, "username": actor.get_username()}}
 
 
 def transition(

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -43,6 +44,7 @@ from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus
 from . import inbox
 from .apply import Outcome, apply_update
+from .transitions import actor_evidence
 
 logger = logging.getLogger("django_kakaopay.webhooks")
 
@@ -194,8 +196,12 @@ def _apply(
     parsed: ParsedWebhook | None,
     event: WebhookEvent,
     source: ChangeSource | str,
+    actor: AbstractBaseUser | None = None,
 ) -> WebhookResponse:
-    """Apply a claimed row's updates and record the outcome (inside its transaction)."""
+    """Apply a claimed row's updates and record the outcome (inside its transaction).
+
+    ``actor`` is the staff member replaying the row, if one is.
+    """
     if parsed is None:
         return WebhookResponse(400, b"malformed notification", event=event)
     problems = []
@@ -205,7 +211,11 @@ def _apply(
             backend.alias,
             update,
             source=source,
-            evidence={"webhook_event": event.pk, "event_type": event.event_type},
+            evidence={
+                "webhook_event": event.pk,
+                "event_type": event.event_type,
+                **actor_evidence(actor),
+            },
         )
         if result.outcome in (Outcome.NOT_FOUND, Outcome.MISMATCH):
             problems.append(result.detail or result.outcome.value)
@@ -249,11 +259,13 @@ def process_event(
     backend: BaseBackend | None = None,
     *,
     source: ChangeSource | str = ChangeSource.WEBHOOK,
+    actor: AbstractBaseUser | None = None,
 ) -> WebhookResponse:
     """Apply a stored, authenticated row again from its body (a replay).
 
     The row is locked, read again from its stored body and applied in one
-    transaction, as a new delivery would be.
+    transaction, as a new delivery would be. ``actor``, the staff member
+    replaying it, is named in the evidence of what it changes.
     """
     backend = backend or get_backend(event.backend)
     body = bytes(event.body)
@@ -272,7 +284,7 @@ def process_event(
             locked.save(
                 update_fields=["status", "attempts", "last_error", "updated_at", "processed_at"]
             )
-            response = _apply(backend, parsed, locked, source)
+            response = _apply(backend, parsed, locked, source, actor)
     except Exception as exc:
         return _failed(exc, lambda error: _mark_failed(event.pk, error))
     _copy_row(response.event or locked, event)
@@ -296,12 +308,16 @@ def _copy_row(source: WebhookEvent, target: WebhookEvent) -> None:
 
 
 def replay_event(
-    event: WebhookEvent, *, source: ChangeSource | str = ChangeSource.WEBHOOK
+    event: WebhookEvent,
+    *,
+    source: ChangeSource | str = ChangeSource.WEBHOOK,
+    actor: AbstractBaseUser | None = None,
 ) -> WebhookResponse:
     """Process a ``failed`` or ``malformed`` notification again.
 
     ``source`` records who asked for the replay (``admin``, ``command``) in
-    the transition log; the evidence still names the notification.
+    the transition log, and ``actor`` the staff member; the evidence still
+    names the notification.
 
     Only rows that passed authentication qualify; a ``rejected`` one failed it.
     A ``received`` row is settled by :func:`.replay.settle_stranded` instead.
@@ -311,4 +327,4 @@ def replay_event(
             _("Only failed or malformed notifications can be replayed; this one is %(status)s.")
             % {"status": event.get_status_display()}
         )
-    return process_event(event, source=source)
+    return process_event(event, source=source, actor=actor)

@@ -60,6 +60,9 @@ def test_partial_refund_in_the_korean_admin(browser, live_server, screenshots):
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
     amount = wait.until(ec.presence_of_element_located((By.NAME, "amount")))
     assert "환불" in browser.title
+    # The field starts with the whole refundable amount; a partial refund replaces it.
+    assert amount.get_attribute("value") == "11000"
+    amount.clear()
     amount.send_keys("3,000")
     browser.find_element(By.NAME, "reason").send_keys("한 개 반품")
     screenshots(browser, "3-refund-form-ko")
