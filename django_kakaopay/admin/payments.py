@@ -39,14 +39,16 @@ class RefundInline(AmountColumn, ReadOnlyInline):
         "status_badge",
         "origin",
         "reason",
+        "requested_by",
         "provider_refund_id",
         "created_at",
     )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        # The amount's currency lives on the payment: one join, not a query per refund.
-        return super().get_queryset(request).select_related("payment")
+        # The amount's currency lives on the payment, the requester's name on
+        # the user: joins, not a query per refund.
+        return super().get_queryset(request).select_related("payment", "requested_by")
 
 
 @admin.register(Payment)
@@ -124,6 +126,7 @@ class PaymentAdmin(AmountColumn, CustomerColumn, RefreshPermission, ProviderReco
                     "terminal_type",
                     "preapproval",
                     "billing_period",
+                    "requested_by",
                     "metadata",
                 )
             },
@@ -249,6 +252,7 @@ class RefundAdmin(AmountColumn, RefreshPermission, ProviderRecordAdmin):
                     "amount_column",
                     "origin",
                     "reason",
+                    "requested_by",
                 )
             },
         ),

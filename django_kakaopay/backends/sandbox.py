@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ from django.utils.translation import gettext as _
 from ..exceptions import MalformedWebhook, ProviderRejected, WebhookAuthenticationError
 from ..sandbox import provider
 from ..sandbox.models import SandboxTransaction
-from ..sandbox.notifier import MODES, Notifier, deliver_all_outboxes
+from ..sandbox.notifier import MODES, Notifier, deliver_all_outboxes, hold
 from ..sandbox.signing import SIGNATURE_HEADER, sign, signing_secret
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus
 from .base import (
@@ -108,7 +109,6 @@ class SandboxBackend(BaseBackend):
         {Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.PREAPPROVALS}
     )
     is_sandbox_backend: ClassVar[bool] = True
-
     known_options: ClassVar[tuple[str, ...]] = (
         "MERCHANT_NAME",
         "WEBHOOK_SECRET",
@@ -118,6 +118,7 @@ class SandboxBackend(BaseBackend):
         "ALLOW_WITHOUT_DEBUG",
         "DASHBOARD_URL",
     )
+
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         problems = super().check_options(options)
@@ -154,6 +155,11 @@ class SandboxBackend(BaseBackend):
     @property
     def notifier(self) -> Notifier:
         return Notifier(self.alias, self.options)
+
+    def hold_notifications(self) -> AbstractContextManager[None]:
+        # The simulated provider notifies in-process, during the very call the
+        # services make: held, its notification confirms the applied answer.
+        return hold()
 
     @property
     def merchant_name(self) -> str:
