@@ -604,7 +604,7 @@ def test_admin_refund_form_page_and_messages_in_korean(korean_admin: Client) -> 
             ">금액:</label>",  # form labels
             ">사유:</label>",
             "고객에게 보이는 KRW 금액 그대로 입력하세요. 예: 11000 = ₩11,000.",
-            "비워 두면 남은 환불 가능 금액 전체를 환불합니다.",
+            "남은 환불 가능 금액 전체가 입력되어 있습니다. 부분 환불하려면 더 적은 금액을 입력하세요.",
             "환불 기록에 저장되며 결제대행사에도 전송됩니다.",
             'value="환불"',
         ],
