@@ -29,6 +29,17 @@ def parse_iso_time(value: object) -> datetime | None:
         return None
 
 
+def parse_layout_time(value: object, layout: str) -> datetime | None:
+    """A time written in a provider's own ``layout`` (``strptime`` codes), zone-less
+    read as UTC; ``None`` when absent or not written that way."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return as_utc(datetime.strptime(value, layout))  # made aware by as_utc
+    except ValueError:
+        return None
+
+
 def scrub(value: Any, keys: Collection[str]) -> Any:
     """A copy of a payload without ``keys`` at any depth.
 
