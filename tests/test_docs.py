@@ -32,6 +32,7 @@ import builtins
 import importlib
 import inspect
 import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -441,11 +442,13 @@ def test_the_pages_have_examples() -> None:
 
 
 def backend_classes() -> list[type]:
+    from django_kakaopay import backends
     from django_kakaopay.backends.base import BaseBackend
 
     found = []
-    for path in sorted((PACKAGE / "backends").glob("*.py")):
-        module = importlib.import_module(f"django_kakaopay.backends.{path.stem}")
+    # Every module, also inside a provider's package (backends/checkout/backend.py).
+    for info in pkgutil.walk_packages(backends.__path__, f"{backends.__name__}."):
+        module = importlib.import_module(info.name)
         for value in vars(module).values():
             if (
                 isinstance(value, type)
