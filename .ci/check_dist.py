@@ -11,6 +11,11 @@ from pathlib import Path
 
 REQUIRED = (
     "django_kakaopay/py.typed",
+    # Each provider is a package of its own (one module per concern).
+    "django_kakaopay/backends/checkout/__init__.py",
+    "django_kakaopay/backends/checkout/backend.py",
+    "django_kakaopay/backends/smart2pay/__init__.py",
+    "django_kakaopay/backends/smart2pay/backend.py",
     "django_kakaopay/migrations/0001_initial.py",
     "django_kakaopay/migrations/0003_billing_plan_cancel_request_reconciled_at.py",
     "django_kakaopay/templates/admin/django_kakaopay/payment/refund.html",
