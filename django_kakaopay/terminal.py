@@ -6,7 +6,7 @@ import re
 
 from django.http import HttpRequest
 
-from .backends.base import TerminalType
+from .backends.types import TerminalType
 
 _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|Windows Phone|KAKAOTALK", re.IGNORECASE)
 

@@ -22,8 +22,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .backends.base import (
-    BaseBackend,
+from .backends.base import BaseBackend
+from .backends.types import (
     Capability,
     LineItem,
     ParsedWebhook,

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from .. import services
-from ..backends.base import Capability
+from ..backends.types import Capability
 from ..conf import get_backend
 from ..exceptions import KakaoPayError, RefundNotAllowed
 from ..models import ChangeSource, Payment

@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..backends.base import TerminalType
+from ..backends.types import TerminalType
 from ..conf import backend_configs, default_backend_alias, get_backend
 from ..models import Payment, Preapproval, Refund
 from ..money import CurrencyError, normalize_currency

@@ -10,224 +10,36 @@ checks that every backend, ours or a third party's, must pass.
 from __future__ import annotations
 
 import difflib
-import enum
 import hashlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ..exceptions import KakaoPayError
-
-JSON = Mapping[str, Any]
-
-
-class Capability(enum.StrEnum):
-    REFUNDS = "refunds"
-    PARTIAL_REFUNDS = "partial_refunds"
-    PREAPPROVALS = "preapprovals"
-
-
-class TerminalType(enum.StrEnum):
-    """Where the customer pays: KakaoPay shows a different flow to each."""
-
-    WEB = "web"  # PC browser: QR code or KakaoTalk message
-    WAP = "wap"  # mobile browser: opens the KakaoTalk payment page
-    APP = "app"  # the merchant's native app
-
-
-class NotSupported(KakaoPayError):
-    """The backend does not offer this operation."""
-
-
-# -- what the services layer sends ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Customer:
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    country: str = ""
-
-
-@dataclass(frozen=True)
-class LineItem:
-    name: str
-    quantity: int
-    unit_price: int
-    reference: str = ""
-
-    @property
-    def total(self) -> int:
-        return self.quantity * self.unit_price
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    reference: str
-    amount: int
-    currency: str
-    idempotency_key: str
-    return_url: str
-    notification_url: str
-    description: str = ""
-    items: tuple[LineItem, ...] = ()
-    customer: Customer = field(default_factory=Customer)
-    # Empty when neither the shop nor the customer's browser said: the
-    # backend then uses its own default.
-    terminal_type: str = ""
-    os_type: str = ""
-
-
-@dataclass(frozen=True)
-class PaymentRef:
-    """Enough to find a payment at the provider, even if its creation timed out."""
-
-    reference: str
-    amount: int
-    currency: str
-    provider_payment_id: str = ""
-    provider_session_id: str = ""
-    idempotency_key: str = ""
-
-
-@dataclass(frozen=True)
-class RefundRequest:
-    payment: PaymentRef
-    reference: str
-    amount: int
-    idempotency_key: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class PreapprovalRequest:
-    reference: str
-    currency: str
-    idempotency_key: str
-    return_url: str
-    notification_url: str
-    description: str = ""
-    customer: Customer = field(default_factory=Customer)
-    max_amount: int | None = None
-    terminal_type: str = TerminalType.WEB
-
-
-@dataclass(frozen=True)
-class PreapprovalRef:
-    reference: str
-    provider_preapproval_id: str = ""
-    idempotency_key: str = ""
-
-
-@dataclass(frozen=True)
-class ChargeRequest:
-    preapproval: PreapprovalRef
-    reference: str
-    amount: int
-    currency: str
-    idempotency_key: str
-    notification_url: str
-    description: str = ""
-    customer: Customer = field(default_factory=Customer)
-
-
-# -- what a backend answers ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PaymentSnapshot:
-    """What the provider says about one payment, from a pull or a notification.
-
-    ``status`` is one of ours (``PaymentStatus``) or ``None`` when the
-    provider's value is unknown; ``provider_status`` is always the raw value.
-    ``amount``/``currency`` are ``None`` when the provider did not say.
-    """
-
-    status: str | None
-    provider_status: str = ""
-    provider_payment_id: str = ""
-    provider_session_id: str = ""
-    reference: str = ""
-    amount: int | None = None
-    currency: str | None = None
-    refunded_amount: int | None = None
-    occurred_at: datetime | None = None
-    message: str = ""
-    raw: JSON = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RefundSnapshot:
-    status: str | None
-    provider_refund_id: str = ""
-    reference: str = ""
-    provider_payment_id: str = ""
-    payment_reference: str = ""
-    amount: int | None = None
-    currency: str | None = None
-    occurred_at: datetime | None = None
-    message: str = ""
-    raw: JSON = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PreapprovalSnapshot:
-    status: str | None
-    provider_status: str = ""
-    provider_preapproval_id: str = ""
-    reference: str = ""
-    occurred_at: datetime | None = None
-    message: str = ""
-    raw: JSON = field(default_factory=dict)
-
-
-Snapshot = PaymentSnapshot | RefundSnapshot | PreapprovalSnapshot
-
-
-@dataclass(frozen=True)
-class RedirectInstruction:
-    """Send the customer to ``url``; ``snapshot`` holds the provider's ids."""
-
-    url: str
-    snapshot: PaymentSnapshot
-
-
-@dataclass(frozen=True)
-class PreapprovalRedirect:
-    url: str
-    snapshot: PreapprovalSnapshot
-
-
-@dataclass(frozen=True)
-class ParsedWebhook:
-    """A verified notification turned into normalized updates.
-
-    An empty ``updates`` means the event type is not one we act on; it is
-    stored as ignored and acknowledged.
-    """
-
-    event_id: str
-    event_type: str
-    updates: tuple[Snapshot, ...] = ()
-    occurred_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class WebhookAck:
-    status_code: int = 200
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-
-
-class WebhookOutcome(enum.StrEnum):
-    PROCESSED = "processed"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"
-
+from .types import (
+    JSON,
+    Capability,
+    ChargeRequest,
+    Customer,
+    LineItem,
+    NotSupported,
+    ParsedWebhook,
+    PaymentRef,
+    PaymentRequest,
+    PaymentSnapshot,
+    PreapprovalRedirect,
+    PreapprovalRef,
+    PreapprovalRequest,
+    PreapprovalSnapshot,
+    RedirectInstruction,
+    RefundRequest,
+    RefundSnapshot,
+    Snapshot,
+    TerminalType,
+    WebhookAck,
+    WebhookOutcome,
+)
 
 # -- the contract -------------------------------------------------------------
 
@@ -415,3 +227,31 @@ class BaseBackend:
 
 def content_hash(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+# The vocabulary is re-exported: backends written against this module keep working.
+__all__ = [
+    "JSON",
+    "BaseBackend",
+    "Capability",
+    "ChargeRequest",
+    "Customer",
+    "LineItem",
+    "NotSupported",
+    "ParsedWebhook",
+    "PaymentRef",
+    "PaymentRequest",
+    "PaymentSnapshot",
+    "PreapprovalRedirect",
+    "PreapprovalRef",
+    "PreapprovalRequest",
+    "PreapprovalSnapshot",
+    "RedirectInstruction",
+    "RefundRequest",
+    "RefundSnapshot",
+    "Snapshot",
+    "TerminalType",
+    "WebhookAck",
+    "WebhookOutcome",
+    "content_hash",
+]

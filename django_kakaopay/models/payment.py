@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..backends.base import Customer, LineItem, PaymentRef, TerminalType
+from ..backends.types import Customer, LineItem, PaymentRef, TerminalType
 from ..status import PAID_STATUSES, PaymentStatus
 from .fields import (
     CustomerFields,

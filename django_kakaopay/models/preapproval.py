@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..backends.base import Customer, PreapprovalRef
+from ..backends.types import Customer, PreapprovalRef
 from ..money import format_money
 from ..status import PreapprovalStatus
 from .fields import CustomerFields, ProviderTrackedFields, new_idempotency_key, new_return_token

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..backends.base import ChargeRequest, PaymentRequest, PreapprovalRequest, RefundRequest
+from ..backends.types import ChargeRequest, PaymentRequest, PreapprovalRequest, RefundRequest
 from .models import SandboxTransaction
 
 # KakaoPay's status names, as its order lookup reports them.

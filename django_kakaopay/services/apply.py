@@ -21,7 +21,7 @@ from django.db.models import Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot, Snapshot
+from ..backends.types import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot, Snapshot
 from ..models import ChangeSource, Payment, Preapproval, Refund
 from ..money import format_money
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus, can_transition

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..backends.base import (
+from ..backends.types import (
     Capability,
     ChargeRequest,
     Customer,

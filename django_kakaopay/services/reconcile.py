@@ -36,7 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from ..backends.base import PaymentSnapshot, PreapprovalSnapshot
+from ..backends.types import PaymentSnapshot, PreapprovalSnapshot
 from ..conf import get_backend, get_setting
 from ..exceptions import ProviderError, ProviderRejected
 from ..models import ChangeSource, Payment, Preapproval, Refund

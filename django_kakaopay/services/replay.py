@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from ..backends.base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
+from ..backends.types import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
 from ..conf import get_backend, get_setting
 from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
 from .apply import find_payment, find_preapproval, find_refund

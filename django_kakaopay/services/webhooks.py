@@ -28,8 +28,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..backends.base import (
-    BaseBackend,
+from ..backends.base import BaseBackend
+from ..backends.payloads import MAX_AMOUNT, storable
+from ..backends.types import (
     ParsedWebhook,
     PaymentSnapshot,
     PreapprovalSnapshot,
@@ -37,7 +38,6 @@ from ..backends.base import (
     Snapshot,
     WebhookOutcome,
 )
-from ..backends.payloads import MAX_AMOUNT, storable
 from ..conf import get_backend, get_setting
 from ..exceptions import MalformedWebhook, WebhookAuthenticationError, WebhookNotReplayable
 from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
