@@ -2,9 +2,9 @@
 
 options.py reads and checks the options, client.py calls the API,
 payments.py builds and starts payments, refunds.py refunds them,
-preapprovals.py handles agreements and their charges, notifications.py
-authenticates and reads notifications, and maps.py turns Smart2Pay's
-statuses and amounts into ours.
+preapprovals.py handles agreements and their charges, customer.py sends the
+customer, notifications.py authenticates and reads notifications, and
+maps.py turns Smart2Pay's statuses and amounts into ours.
 """
 
 from __future__ import annotations
