@@ -13,7 +13,7 @@ from .billing import (
     clear_billing_plan,
     set_billing_plan,
 )
-from .payments import create_payment, request_refund, start_payment, sync_payment
+from .payments import create_payment, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,
     charge_preapproval,
@@ -30,6 +30,7 @@ from .reconcile import (
     reconcile_refund,
 )
 from .reconcile_run import reconcile
+from .refunds import request_refund
 from .replay import (
     ReplayLine,
     ReplayOutcome,

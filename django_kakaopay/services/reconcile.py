@@ -49,8 +49,9 @@ from ..status import (
     RefundStatus,
 )
 from .apply import Outcome, apply_payment_snapshot, apply_preapproval_snapshot
-from .payments import _error_evidence, send_refund
 from .preapprovals import send_cancel
+from .provider_errors import error_evidence
+from .refunds import send_refund
 from .transitions import Tracked, transition
 
 logger = logging.getLogger("django_kakaopay")
@@ -212,7 +213,7 @@ def _not_found_evidence(exc: ProviderError) -> dict[str, Any]:
     return {
         "step": "reconcile",
         "reason": "the provider has no such object, so it was never created",
-        **_error_evidence(exc),
+        **error_evidence(exc),
     }
 
 
