@@ -21,14 +21,8 @@ from .preapprovals import (
     start_preapproval,
     sync_preapproval,
 )
-from .reconcile import (
-    ReconcileOutcome,
-    ReconcileReport,
-    ReconcileResult,
-    reconcile_payment,
-    reconcile_preapproval,
-    reconcile_refund,
-)
+from .reconcile import reconcile_payment, reconcile_preapproval, reconcile_refund
+from .reconcile_report import ReconcileOutcome, ReconcileReport, ReconcileResult
 from .reconcile_run import reconcile
 from .refunds import request_refund
 from .replay import (

@@ -27,14 +27,12 @@ only read, or repeat a request whose row is already committed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 from ..backends.types import PaymentSnapshot, PreapprovalSnapshot
 from ..conf import get_backend, get_setting
@@ -51,6 +49,7 @@ from ..status import (
 from .apply import Outcome, apply_payment_snapshot, apply_preapproval_snapshot
 from .preapprovals import send_cancel
 from .provider_errors import error_evidence
+from .reconcile_report import ReconcileOutcome, ReconcileResult, result_of
 from .refunds import send_refund
 from .transitions import Tracked, transition
 
@@ -59,83 +58,6 @@ logger = logging.getLogger("django_kakaopay")
 CANCELABLE = (PreapprovalStatus.ACTIVE, PreapprovalStatus.PENDING)
 # A request is sent again only this long before the provider forgets its key.
 RESEND_MARGIN = timedelta(hours=1)
-
-
-class ReconcileOutcome(models.TextChoices):
-    # The label is what the commands print, translated; the value is stable.
-    # a definite answer: the status moved or the unknown was cleared
-    SETTLED = "settled", pgettext_lazy("outcome", "settled")
-    # the provider confirms what we have (e.g. still pending)
-    UNCHANGED = "unchanged", pgettext_lazy("outcome", "unchanged")
-    # still cannot tell (provider unreachable, mismatch, refusal)
-    UNKNOWN = "unknown", pgettext_lazy("outcome", "unknown")
-    # an unexpected failure (a bug, a database error): see the log
-    ERROR = "error", pgettext_lazy("outcome", "error")
-    # held, settled or checked by another runner in the meantime
-    SKIPPED = "skipped", pgettext_lazy("outcome", "skipped")
-    # dry run: would be checked
-    PLANNED = "planned", pgettext_lazy("outcome", "planned")
-
-
-@dataclass(frozen=True)
-class ReconcileResult:
-    kind: ObjectKind
-    pk: str
-    reference: str
-    outcome: ReconcileOutcome
-    old_status: str = ""
-    new_status: str = ""
-    detail: str = ""
-
-    def __str__(self) -> str:
-        status = self.old_status
-        if self.new_status and self.new_status != self.old_status:
-            status = f"{self.old_status} -> {self.new_status}"
-        text = f"{self.outcome.label}: {self.kind} {self.reference or self.pk} [{status}]"
-        return f"{text} {self.detail}" if self.detail else text
-
-
-@dataclass
-class ReconcileReport:
-    results: list[ReconcileResult] = field(default_factory=list)
-
-    def count(self, outcome: ReconcileOutcome) -> int:
-        return sum(1 for result in self.results if result.outcome == outcome)
-
-    @property
-    def checked(self) -> int:
-        """Objects asked about (everything not skipped and not a dry run)."""
-        ignored = (ReconcileOutcome.SKIPPED, ReconcileOutcome.PLANNED)
-        return sum(1 for result in self.results if result.outcome not in ignored)
-
-    @property
-    def settled(self) -> int:
-        return self.count(ReconcileOutcome.SETTLED)
-
-    @property
-    def unchanged(self) -> int:
-        return self.count(ReconcileOutcome.UNCHANGED)
-
-    @property
-    def still_unknown(self) -> int:
-        return self.count(ReconcileOutcome.UNKNOWN)
-
-    @property
-    def errors(self) -> int:
-        return self.count(ReconcileOutcome.ERROR)
-
-    @property
-    def skipped(self) -> int:
-        return self.count(ReconcileOutcome.SKIPPED)
-
-    @property
-    def planned(self) -> int:
-        return self.count(ReconcileOutcome.PLANNED)
-
-    @property
-    def ok(self) -> bool:
-        """Nothing failed and nothing remains unknown."""
-        return not (self.errors or self.still_unknown)
 
 
 def seconds_setting(value: int | float | None, setting: str) -> float:
@@ -151,34 +73,6 @@ def _note_error(obj: Tracked, exc: ProviderError) -> None:
     logger.info("Could not reconcile %s %s: %s", type(obj).__name__, obj.pk, exc)
     type(obj)._default_manager.filter(pk=obj.pk).update(last_error=str(exc))
     obj.last_error = str(exc)
-
-
-def _result(
-    obj: Tracked,
-    kind: ObjectKind,
-    old_status: str,
-    was_unknown: bool,
-    detail: str = "",
-    *,
-    unknown: bool = False,
-) -> ReconcileResult:
-    if unknown or (obj.needs_reconciliation and obj.status == old_status):
-        outcome = ReconcileOutcome.UNKNOWN
-    elif obj.status != old_status or (was_unknown and not obj.needs_reconciliation):
-        outcome = ReconcileOutcome.SETTLED
-    else:
-        outcome = ReconcileOutcome.UNCHANGED
-    if outcome == ReconcileOutcome.UNKNOWN and not detail:
-        detail = obj.last_error
-    return ReconcileResult(
-        kind=kind,
-        pk=str(obj.pk),
-        reference=obj.reference,
-        outcome=outcome,
-        old_status=old_status,
-        new_status=obj.status,
-        detail=detail,
-    )
 
 
 def _close(
@@ -249,7 +143,7 @@ def _not_found(
         )
     failed = PaymentStatus.FAILED if kind == "payment" else PreapprovalStatus.FAILED
     _close(obj, failed, source=source, evidence=_not_found_evidence(exc), last_error=str(exc))
-    return _result(obj, kind, old_status, obj.needs_reconciliation, str(exc))
+    return result_of(obj, kind, old_status, obj.needs_reconciliation, str(exc))
 
 
 # -- one object ---------------------------------------------------------------------
@@ -279,12 +173,12 @@ def reconcile_payment(
         if _is_not_found(exc) and payment.status in OPEN_PAYMENT_STATUSES:
             return _not_found(payment, "payment", exc, now, expire_after, source, old_status)
         _note_error(payment, exc)
-        return _result(payment, "payment", old_status, was_unknown, str(exc), unknown=True)
+        return result_of(payment, "payment", old_status, was_unknown, str(exc), unknown=True)
     applied = apply_payment_snapshot(
         payment, snapshot, source=source, evidence={"step": "reconcile"}
     )
     if applied.outcome == Outcome.MISMATCH:
-        return _result(payment, "payment", old_status, was_unknown, applied.detail, unknown=True)
+        return result_of(payment, "payment", old_status, was_unknown, applied.detail, unknown=True)
     return _after_pull(
         payment, "payment", snapshot, now, expire_after, source, old_status, was_unknown
     )
@@ -305,9 +199,9 @@ def _after_pull(
         detail = _("The provider reported a status that is not understood: %(status)s.") % {
             "status": snapshot.provider_status or "?"
         }
-        return _result(obj, kind, old_status, was_unknown, detail, unknown=True)
+        return result_of(obj, kind, old_status, was_unknown, detail, unknown=True)
     _expire_if_abandoned(obj, snapshot, now, expire_after, source)
-    return _result(obj, kind, old_status, was_unknown)
+    return result_of(obj, kind, old_status, was_unknown)
 
 
 def _expire_if_abandoned(
@@ -377,11 +271,11 @@ def reconcile_refund(
                 "provider no longer remembers its idempotency key. Compare it with the "
                 "provider's dashboard."
             )
-            return _result(refund, "refund", old_status, was_unknown, detail, unknown=True)
+            return result_of(refund, "refund", old_status, was_unknown, detail, unknown=True)
         send_refund(payment, refund, source=source, step="reconcile")
         refund.refresh_from_db()
         if refund.status != RefundStatus.FAILED:
-            return _result(refund, "refund", old_status, was_unknown)
+            return result_of(refund, "refund", old_status, was_unknown)
         # Refused: record whatever the provider did refund (a dashboard refund,
         # say), so the books still match its total.
     backend = get_backend(payment.backend)
@@ -390,14 +284,14 @@ def reconcile_refund(
         snapshot = backend.fetch_payment(payment.as_ref())
     except ProviderError as exc:
         _note_error(refund, exc)
-        return _result(refund, "refund", old_status, was_unknown, str(exc), unknown=True)
+        return result_of(refund, "refund", old_status, was_unknown, str(exc), unknown=True)
     applied = apply_payment_snapshot(
         payment, snapshot, source=source, evidence={"step": "reconcile", "refund": str(refund.pk)}
     )
     if applied.outcome == Outcome.MISMATCH:
         detail = applied.detail
     refund.refresh_from_db()
-    return _result(refund, "refund", old_status, was_unknown, detail)
+    return result_of(refund, "refund", old_status, was_unknown, detail)
 
 
 def reconcile_preapproval(
@@ -430,7 +324,9 @@ def reconcile_preapproval(
                 preapproval, "preapproval", exc, now, expire_after, source, old_status
             )
         _note_error(preapproval, exc)
-        return _result(preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True)
+        return result_of(
+            preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True
+        )
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "reconcile"})
     return _after_pull(
         preapproval, "preapproval", snapshot, now, expire_after, source, old_status, was_unknown
@@ -471,10 +367,10 @@ def _retry_cancel(
             _expire_if_abandoned(preapproval, snapshot, now, expire_after, source)
         if preapproval.status not in ENDED:
             detail = _("The provider refused the cancellation: %(error)s") % {"error": exc}
-            return _result(
+            return result_of(
                 preapproval, "preapproval", old_status, was_unknown, detail, unknown=True
             )
     if preapproval.status not in ENDED:
         detail = preapproval.last_error or _("The cancellation is still not confirmed.")
-        return _result(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
-    return _result(preapproval, "preapproval", old_status, was_unknown)
+        return result_of(preapproval, "preapproval", old_status, was_unknown, detail, unknown=True)
+    return result_of(preapproval, "preapproval", old_status, was_unknown)

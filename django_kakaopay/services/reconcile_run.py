@@ -21,14 +21,12 @@ from ..models import ChangeSource, Payment, Preapproval, Refund
 from ..status import ObjectKind, PaymentStatus, PreapprovalStatus, RefundStatus
 from .reconcile import (
     CANCELABLE,
-    ReconcileOutcome,
-    ReconcileReport,
-    ReconcileResult,
     reconcile_payment,
     reconcile_preapproval,
     reconcile_refund,
     seconds_setting,
 )
+from .reconcile_report import ReconcileOutcome, ReconcileReport, ReconcileResult
 from .transitions import Tracked
 
 logger = logging.getLogger("django_kakaopay")
