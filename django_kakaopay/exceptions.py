@@ -62,6 +62,10 @@ class RefundNotAllowed(KakaoPayError):
     """A refund was requested that the payment cannot take."""
 
 
+class NotASandbox(KakaoPayError, ValueError):
+    """A sandbox-only operation was asked of a backend that moves real money."""
+
+
 class InvalidPaymentRequest(KakaoPayError, ValueError):
     """A payment or preapproval was started with invalid data."""
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from django_kakaopay import services
+from django_kakaopay import exceptions, services
 from django_kakaopay.backends.base import BaseBackend
 from django_kakaopay.backends.sandbox import SandboxBackend
 from django_kakaopay.conf import get_backend
@@ -65,3 +65,36 @@ def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) ->
 def test_naming_a_non_sandbox_alias_fails() -> None:
     with pytest.raises(CommandError):
         call_command("kakaopay_sandbox_deliver", "other", stdout=StringIO())
+
+
+@pytest.mark.django_db
+@override_settings(KAKAOPAY=LATE)
+def test_the_command_goes_through_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The face asks the services; it does not reach into a backend."""
+    asked: list[list[str]] = []
+
+    def deliver(aliases: list[str]) -> dict[str, int]:
+        asked.append(list(aliases))
+        return {"late": 2}
+
+    monkeypatch.setattr(services, "deliver_held_notifications", deliver)
+    out = StringIO()
+    call_command("kakaopay_sandbox_deliver", "late", stdout=out)
+    assert asked == [["late"]]
+    assert "Delivered 2 in total." in out.getvalue()
+
+
+@pytest.mark.django_db
+@override_settings(KAKAOPAY=LATE)
+def test_the_service_delivers_per_sandbox_and_skips_the_others() -> None:
+    payment = services.create_payment(amount=11000)
+    services.start_payment(payment)
+    tx = SandboxTransaction.objects.get(pk=payment.provider_payment_id)
+    assert provider.decide_payment(tx, "approve")
+    backend = get_backend("late")
+    assert isinstance(backend, SandboxBackend)
+    backend.notifier.notify(tx)
+    assert services.deliver_held_notifications() == {"late": 1}, "'other' is not a sandbox"
+    assert services.deliver_held_notifications(["late"]) == {"late": 0}
+    with pytest.raises(exceptions.NotASandbox, match="'other' is not a sandbox"):
+        services.deliver_held_notifications(["other"])

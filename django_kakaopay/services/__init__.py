@@ -32,6 +32,7 @@ from .replay import (
     replay_failed_events,
     settle_stranded,
 )
+from .sandbox_delivery import deliver_held_notifications
 from .schedule import next_due_date, period_key
 from .start_claim import is_being_started
 from .webhooks import (
@@ -63,6 +64,7 @@ __all__ = [
     "clear_billing_plan",
     "create_payment",
     "create_preapproval",
+    "deliver_held_notifications",
     "is_being_started",
     "next_due_date",
     "period_key",

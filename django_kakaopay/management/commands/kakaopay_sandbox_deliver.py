@@ -8,8 +8,8 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...backends.sandbox import SandboxBackend
-from ...conf import backend_configs, get_backend
+from ... import services
+from ...exceptions import NotASandbox
 from ._options import TranslatedCommand
 
 
@@ -27,20 +27,14 @@ class Command(TranslatedCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = options["aliases"] or list(backend_configs())
-        delivered = 0
-        for alias in aliases:
-            backend = get_backend(alias)
-            if not isinstance(backend, SandboxBackend):
-                if options["aliases"]:
-                    raise CommandError(_("%(alias)r is not a sandbox backend.") % {"alias": alias})
-                continue
-            count = backend.deliver_late_notifications()
-            delivered += count
+        try:
+            delivered = services.deliver_held_notifications(options["aliases"])
+        except NotASandbox as exc:
+            raise CommandError(str(exc)) from exc
+        for alias, count in delivered.items():
             self.stdout.write(
                 _("%(alias)s: delivered %(count)d notification(s)")
                 % {"alias": alias, "count": count}
             )
-        self.stdout.write(
-            self.style.SUCCESS(_("Delivered %(count)d in total.") % {"count": delivered})
-        )
+        total = sum(delivered.values())
+        self.stdout.write(self.style.SUCCESS(_("Delivered %(count)d in total.") % {"count": total}))
