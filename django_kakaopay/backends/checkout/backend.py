@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy
 
-from ..base import (
-    BaseBackend,
+from ..base import BaseBackend
+from ..configuration import ensure_configured
+from ..types import (
     Capability,
     Customer,
     ParsedWebhook,
@@ -28,7 +29,6 @@ from ..base import (
     WebhookAck,
     WebhookOutcome,
 )
-from ..configuration import ensure_configured
 from .client import CheckoutApi, http_client
 from .notifications import SECRET_HEADERS, parse_notification, verify_notification
 from .options import OPTION_NAMES, REQUIRED_OPTIONS, CheckoutSettings, option_problems

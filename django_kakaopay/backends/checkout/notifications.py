@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from ...exceptions import MalformedWebhook, WebhookAuthenticationError
 from ..auth import hmac_sha256_hex, same_secret, signature_matches_any
-from ..base import ParsedWebhook, PaymentSnapshot, RefundSnapshot, Snapshot
 from ..payloads import parse_iso_time, read_json
 from ..readers import header, integer, text
+from ..types import ParsedWebhook, PaymentSnapshot, RefundSnapshot, Snapshot
 from .maps import PAYMENT_EVENTS, REFUND_EVENTS
 from .options import CheckoutSettings
 from .payments import scrub_payload

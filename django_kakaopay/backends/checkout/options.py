@@ -36,9 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import TerminalType
 from ..http import TIMEOUT_OPTIONS, timeout_problems
 from ..readers import strings, text
+from ..types import TerminalType
 
 BASE_URLS: dict[str, str] = {
     "sandbox": "https://{prefix}.api.sandbox.checkout.com",

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ...exceptions import ProviderConfigurationError
-from ..base import Customer, PaymentRequest, TerminalType
+from ..types import Customer, PaymentRequest, TerminalType
 from .options import OS_TYPES, TERMINAL_TYPES, CheckoutSettings
 
 logger = logging.getLogger("django_kakaopay.checkout")

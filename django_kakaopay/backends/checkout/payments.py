@@ -23,7 +23,10 @@ from django.utils.translation import gettext as _
 
 from ...exceptions import OutcomeUnknown, ProviderRejected
 from ...status import PAID_STATUSES, UNSUCCESSFUL_STATUSES, PaymentStatus, RefundStatus
-from ..base import (
+from ..http import HttpResponse
+from ..payloads import scrub
+from ..readers import integer, mapping, text
+from ..types import (
     PaymentRef,
     PaymentRequest,
     PaymentSnapshot,
@@ -31,9 +34,6 @@ from ..base import (
     RefundRequest,
     RefundSnapshot,
 )
-from ..http import HttpResponse
-from ..payloads import scrub
-from ..readers import integer, mapping, text
 from .client import CheckoutApi, json_object, request_id
 from .maps import map_payment_status
 from .payment_request import PAYMENT_METHOD

@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy
 
-from ..base import (
-    BaseBackend,
+from ..base import BaseBackend
+from ..configuration import ensure_configured
+from ..ip_allowlist import IPAddress, IpAllowlist
+from ..types import (
     Capability,
     ChargeRequest,
     ParsedWebhook,
@@ -32,8 +34,6 @@ from ..base import (
     WebhookAck,
     WebhookOutcome,
 )
-from ..configuration import ensure_configured
-from ..ip_allowlist import IPAddress, IpAllowlist
 from .client import Smart2PayApi, http_client, merchant_id
 from .maps import AmountScale, payment_snapshot, preapproval_snapshot, refund_snapshot
 from .notifications import parse_notification, verify_credentials

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..base import Customer
+from ..types import Customer
 
 # KakaoPay is a Korean wallet: the billing country when the customer has none.
 DEFAULT_COUNTRY = "KR"

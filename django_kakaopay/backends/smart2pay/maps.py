@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from ...exceptions import ProviderRejected
 from ...money import CURRENCY_EXPONENTS
 from ...status import PaymentStatus, PreapprovalStatus, RefundStatus
-from ..base import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
 from ..payloads import scrub
 from ..readers import field as read_field
 from ..readers import integer_or_digits, mapping, text_or_number
+from ..types import PaymentSnapshot, PreapprovalSnapshot, RefundSnapshot
 
 # Root keys of the resources we act on; others (Dispute, Payout, ...) are ignored.
 PAYMENT, PREAPPROVAL, REFUND = "Payment", "Preapproval", "Refund"

@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 
 from ...exceptions import MalformedWebhook, WebhookAuthenticationError
 from ..auth import NotBasicCredentials, basic_credentials_match
-from ..base import ParsedWebhook, Snapshot, content_hash
+from ..base import content_hash
 from ..payloads import parse_iso_time, parse_layout_time, read_json
 from ..readers import field, header, text_or_number
+from ..types import ParsedWebhook, Snapshot
 from .client import AUTHORIZATION_HEADER
 from .maps import (
     PAYMENT,

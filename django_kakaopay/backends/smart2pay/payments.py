@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy
 
 from ...exceptions import OutcomeUnknown, ProviderRejected
 from ...status import PAID_STATUSES, PaymentStatus
-from ..base import LineItem, PaymentRef, PaymentRequest, PaymentSnapshot, RedirectInstruction
 from ..readers import field, integer_or_digits, text_or_number
+from ..types import LineItem, PaymentRef, PaymentRequest, PaymentSnapshot, RedirectInstruction
 from .client import DUPLICATE_TRANSACTION, Smart2PayApi, merchant_id
 from .customer import billing_country, customer_object
 from .maps import (

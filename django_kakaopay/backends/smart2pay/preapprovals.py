@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from ...exceptions import OutcomeUnknown, ProviderRejected
 from ...status import PreapprovalStatus
-from ..base import (
+from ..readers import field, integer_or_digits, text_or_number
+from ..types import (
     ChargeRequest,
     PaymentSnapshot,
     PreapprovalRedirect,
@@ -24,7 +25,6 @@ from ..base import (
     PreapprovalRequest,
     PreapprovalSnapshot,
 )
-from ..readers import field, integer_or_digits, text_or_number
 from .client import DUPLICATE_PREAPPROVAL, DUPLICATE_TRANSACTION, Smart2PayApi, merchant_id, payload
 from .customer import billing_country, customer_object
 from .maps import PAYMENT, PREAPPROVAL, AmountScale, preapproval_snapshot

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from django.utils.translation import gettext as _
 
 from ...exceptions import OutcomeUnknown, ProviderError, ProviderRejected
-from ..base import RefundRequest, RefundSnapshot
 from ..readers import field, flag, integer_or_digits, text_or_number
+from ..types import RefundRequest, RefundSnapshot
 from .client import DUPLICATE_TRANSACTION, Smart2PayApi, merchant_id
 from .maps import REFUND, AmountScale, InexactAmount, refund_snapshot
 from .payments import Smart2PayPayments
