@@ -4,8 +4,8 @@ A module past 400 lines usually holds two jobs and is split along them (as
 the provider backends are, one package each); past 500 lines it fails here.
 Migrations are generated and exempt. The 400-line rule is enforced for
 ``backends/`` so far; elsewhere a module between 400 and 500 lines is
-allowed until it is split, and one already past 500 is listed in
-:data:`LIMIT_EXCEPTIONS` until it is.
+allowed until it is split, and the two already past 500 are listed in
+:data:`LIMIT_EXCEPTIONS` until they are.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ TARGET = 400
 TARGET_ENFORCED_IN = ("backends",)
 # Modules past the limit when the test was written, being split by work in
 # progress (a name that no longer exists exempts nothing); remove each once split.
-LIMIT_EXCEPTIONS = {"api/views.py"}
+LIMIT_EXCEPTIONS = {"api/views.py", "services/billing.py"}
 
 
 def line_count(path: Path) -> int:
