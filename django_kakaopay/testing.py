@@ -13,14 +13,27 @@ and arrange your mocked HTTP in the ``arrange_*`` hooks::
             body = b'{"id": "evt_1", ...}'
             return body, {"X-Signature": sign(body)}
 
+What is checked follows the backend's declarations: ``webhook_auth`` says
+whether a notification's body is signed (any change to the bytes must be
+refused) or its sender carries a credential (a forged or missing credential
+must be refused); ``return_parameters`` says whether the return URL's
+parameters reach the backend (they may help it ask the provider, never prove a
+payment). Some checks run a notification through the real pipeline
+(``services.receive_webhook``) with the backend configured under its alias:
+mark the class ``@pytest.mark.django_db``. A backend whose notifications
+carry a body signature implements :meth:`~BackendConformance.sign_body` so
+that arbitrary bytes can be signed.
+
 The checks use only the public contract in :mod:`django_kakaopay.backends.base`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from django.test import override_settings
 
 from .backends.base import BaseBackend
 from .backends.types import (
@@ -34,9 +47,10 @@ from .backends.types import (
     RedirectInstruction,
     RefundSnapshot,
     WebhookAck,
+    WebhookAuth,
     WebhookOutcome,
 )
-from .exceptions import MalformedWebhook, WebhookAuthenticationError
+from .exceptions import MalformedWebhook, ProviderError, WebhookAuthenticationError
 from .status import PaymentStatus, PreapprovalStatus, RefundStatus
 
 SECRET_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
@@ -75,6 +89,39 @@ class BackendConformance:
 
     def arrange_fetch_payment(self, backend: BaseBackend, ref: PaymentRef) -> None:
         """Set up mocked provider answers for ``fetch_payment``."""
+
+    def sign_body(self, backend: BaseBackend, body: bytes) -> dict[str, str]:
+        """Headers that authenticate ``body``, whatever its bytes.
+
+        A header credential does not depend on the body, so the default reuses
+        the genuine notification's headers; a body signature must be computed:
+        implement this for such a backend.
+        """
+        if backend.webhook_auth == WebhookAuth.HEADER_CREDENTIAL:
+            return self.signed_notification(backend)[1]
+        raise NotImplementedError(
+            f"{type(self).__name__}.sign_body(): {type(backend).__name__} signs the body, "
+            "so the kit needs a way to sign arbitrary bytes."
+        )
+
+    def arrange_forged_return(
+        self, backend: BaseBackend, ref: PaymentRef, params: Mapping[str, str]
+    ) -> None:
+        """For a backend with ``return_parameters``: the provider's answers when the
+        return parameters are forged (the payment is not approved)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.arrange_forged_return(): {type(backend).__name__} reads "
+            "return parameters, so mock what its provider answers to forged ones."
+        )
+
+    def forged_headers(self, headers: Mapping[str, str]) -> Iterator[dict[str, str]]:
+        """The genuine headers with each credential removed, then altered."""
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                continue
+            yield {k: v for k, v in headers.items() if k != name}
+            altered = value[:-1] + ("A" if value[-1:] != "A" else "B") if value else "forged"
+            yield {**headers, name: altered}
 
     # -- the checks ---------------------------------------------------------
 
@@ -137,12 +184,29 @@ class BackendConformance:
         with _raises(WebhookAuthenticationError):
             backend.verify_webhook(body, {"Content-Type": "application/json"}, "127.0.0.1")
 
+    def test_forged_credentials_are_rejected(self) -> None:
+        """Every header that authenticates the genuine body, removed or altered, fails."""
+        backend = self.make_backend()
+        body, headers = self.signed_notification(backend)
+        for forged in self.forged_headers(headers):
+            with _raises(WebhookAuthenticationError):
+                backend.verify_webhook(body, forged, "127.0.0.1")
+
     def test_tampered_notification_is_rejected(self) -> None:
+        """A signed body cannot change; a credential never vouches for a changed body
+        sent without it."""
         backend = self.make_backend()
         body, headers = self.signed_notification(backend)
         tampered = body.replace(b"1", b"2", 1) if b"1" in body else body + b" "
-        with _raises(WebhookAuthenticationError):
-            backend.verify_webhook(tampered, headers, "127.0.0.1")
+        if backend.webhook_auth == WebhookAuth.BODY_SIGNATURE:
+            with _raises(WebhookAuthenticationError):
+                backend.verify_webhook(tampered, headers, "127.0.0.1")
+            return
+        # A header credential authenticates the sender, not the bytes; the
+        # services check amounts against the database whatever the body says.
+        for forged in self.forged_headers(headers):
+            with _raises(WebhookAuthenticationError):
+                backend.verify_webhook(tampered, forged, "127.0.0.1")
 
     def test_garbage_notification_is_malformed(self) -> None:
         backend = self.make_backend()
@@ -173,14 +237,7 @@ class BackendConformance:
         request = sample_payment_request(idempotency_key="conformance-0002")
         self.arrange_create_payment(backend, request)
         created = backend.create_payment(request).snapshot
-        ref = PaymentRef(
-            reference=request.reference,
-            amount=request.amount,
-            currency=request.currency,
-            provider_payment_id=created.provider_payment_id,
-            provider_session_id=created.provider_session_id,
-            idempotency_key=request.idempotency_key,
-        )
+        ref = _ref(request, created)
         self.arrange_fetch_payment(backend, ref)
         snapshot = backend.fetch_payment(ref)
         self.assert_valid_snapshot(snapshot)
@@ -188,6 +245,96 @@ class BackendConformance:
             assert snapshot.amount == request.amount
         if snapshot.currency is not None:
             assert snapshot.currency.upper() == request.currency
+
+    def test_return_parameters_are_not_proof_of_payment(self) -> None:
+        backend = self.make_backend()
+        request = sample_payment_request(idempotency_key="conformance-0003")
+        self.arrange_create_payment(backend, request)
+        created = backend.create_payment(request).snapshot
+        ref = _ref(request, created)
+        self.arrange_fetch_payment(backend, ref)
+        pulled = backend.fetch_payment(ref)
+        # The backend's own parameters, forged, beside values that merely look
+        # like success: neither may turn into a payment.
+        forged = {
+            **{name: "forged-value" for name in backend.return_parameters},
+            "status": "paid",
+            "result": "success",
+            "code": "0000",
+        }
+        if backend.return_parameters:
+            self.arrange_forged_return(backend, ref, forged)
+        else:
+            self.arrange_fetch_payment(backend, ref)
+        try:
+            completed = backend.complete_return(ref, forged)
+        except ProviderError:
+            return  # refusing forged parameters is right too
+        self.assert_valid_snapshot(completed)
+        if backend.return_parameters:
+            assert completed.status != PaymentStatus.PAID, "forged return parameters paid it"
+        else:
+            assert (completed.status, completed.amount) == (pulled.status, pulled.amount)
+
+    # -- the pipeline, with the backend configured under its alias ---------------
+
+    def test_oversized_notification_is_refused_and_not_stored(self) -> None:
+        from .models import WebhookEvent
+        from .services import receive_webhook
+
+        backend = self.make_backend()
+        body, headers = self.signed_notification(backend)
+        with self._configured(backend, WEBHOOK_MAX_BODY_BYTES=len(body) - 1):
+            answer = receive_webhook(backend.alias, body, headers, "127.0.0.1")
+        assert answer.status_code == 413, answer
+        assert not WebhookEvent.objects.exists()
+
+    def test_authenticated_bytes_that_are_not_json_are_malformed(self) -> None:
+        from .models import WebhookEvent
+        from .services import receive_webhook
+
+        backend = self.make_backend()
+        for body in (b"\xff\xfe not json", b"[1, 2", b'{"a": "\\u0000"}', b"{" * 40):
+            with self._configured(backend):
+                answer = receive_webhook(
+                    backend.alias, body, self.sign_body(backend, body), "127.0.0.1"
+                )
+            assert answer.status_code == 400, (body, answer)
+        assert set(WebhookEvent.objects.values_list("status", flat=True)) <= {
+            WebhookEvent.Status.MALFORMED
+        }
+
+    def test_forged_deliveries_store_nothing_unbounded(self) -> None:
+        from .models import WebhookEvent
+        from .services import receive_webhook
+
+        backend = self.make_backend()
+        body, headers = self.signed_notification(backend)
+        forgeries = [
+            *self.forged_headers(headers),
+            {"Content-Type": "application/json"},
+        ]
+        padded = body + b" " * 8192
+        with self._configured(backend, WEBHOOK_REJECTED_KEEP=2):
+            for _round in range(3):
+                for forged in forgeries:
+                    answer = receive_webhook(backend.alias, padded, forged, "127.0.0.1")
+                    assert answer.status_code in (401, 403), answer
+        rows = list(WebhookEvent.objects.all())
+        assert len(rows) <= 2, "rejected deliveries are kept bounded"
+        assert all(row.status == WebhookEvent.Status.REJECTED for row in rows)
+        assert all(len(bytes(row.body)) <= 4096 for row in rows)
+
+    def _configured(self, backend: BaseBackend, **settings: Any) -> override_settings:
+        path = f"{type(backend).__module__}.{type(backend).__qualname__}"
+        return override_settings(
+            KAKAOPAY={
+                "DEFAULT_BACKEND": backend.alias,
+                "BACKENDS": {backend.alias: {"BACKEND": path, "OPTIONS": dict(backend.options)}},
+                "SITE_URL": "https://shop.example",
+                **settings,
+            }
+        )
 
     # -- helpers ------------------------------------------------------------
 
@@ -209,6 +356,17 @@ class BackendConformance:
         status = snapshot.status
         assert status is None or status in allowed, status
         assert isinstance(snapshot.raw, Mapping)
+
+
+def _ref(request: PaymentRequest, created: PaymentSnapshot) -> PaymentRef:
+    return PaymentRef(
+        reference=request.reference,
+        amount=request.amount,
+        currency=request.currency,
+        provider_payment_id=created.provider_payment_id,
+        provider_session_id=created.provider_session_id,
+        idempotency_key=request.idempotency_key,
+    )
 
 
 class _raises:

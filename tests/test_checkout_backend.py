@@ -1809,6 +1809,13 @@ class TestCheckoutConformance(BackendConformance):
             "Authorization": WEBHOOK_AUTH,
         }
 
+    def sign_body(self, backend: BaseBackend, body: bytes) -> dict[str, str]:
+        return {
+            "Content-Type": JSON,
+            "Cko-Signature": sign_webhook(KEY_ONE, body),
+            "Authorization": WEBHOOK_AUTH,
+        }
+
     def arrange_create_payment(self, backend: BaseBackend, request: PaymentRequest) -> None:
         add_seed_create(self.rsps)
 

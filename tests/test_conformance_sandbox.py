@@ -34,5 +34,8 @@ class TestSandboxConformance(BackendConformance):
                 },
             }
         ).encode()
+        return body, self.sign_body(backend, body)
+
+    def sign_body(self, backend: BaseBackend, body: bytes) -> dict[str, str]:
         signature = sign(signing_secret(backend.alias, backend.options), body)
-        return body, {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
+        return {"Content-Type": "application/json", SIGNATURE_HEADER: signature}

@@ -38,6 +38,7 @@ from .types import (
     Snapshot,
     TerminalType,
     WebhookAck,
+    WebhookAuth,
     WebhookOutcome,
 )
 
@@ -75,6 +76,12 @@ class BaseBackend:
         "User-Agent",
         "X-Forwarded-For",
     )
+
+    # How notifications are authenticated (what the conformance kit checks).
+    webhook_auth: ClassVar[WebhookAuth] = WebhookAuth.BODY_SIGNATURE
+    # Query parameters of the return URL that ``complete_return`` needs, if any.
+    # Nothing else the browser brings reaches the backend.
+    return_parameters: ClassVar[tuple[str, ...]] = ()
 
     # Where the provider's merchant dashboard shows one object, with ``{id}``
     # (and optionally ``{kind}``) to fill in. Empty unless the provider
@@ -176,6 +183,17 @@ class BaseBackend:
     def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
         raise NotImplementedError
 
+    def complete_return(self, ref: PaymentRef, params: Mapping[str, str]) -> PaymentSnapshot:
+        """The payment's state once its customer is back on the return URL.
+
+        ``params`` holds only the query parameters named in
+        ``return_parameters``, as the browser brought them: anyone can forge
+        them, so they may be used to *ask* the provider (KakaoPay's
+        ``pg_token`` completes an approval), never as proof. The default
+        ignores them and pulls the payment.
+        """
+        return self.fetch_payment(ref)
+
     def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
         raise NotSupported(f"{type(self).__name__} does not support refunds.")
 
@@ -252,6 +270,7 @@ __all__ = [
     "Snapshot",
     "TerminalType",
     "WebhookAck",
+    "WebhookAuth",
     "WebhookOutcome",
     "content_hash",
 ]

@@ -218,6 +218,19 @@ class WebhookAck:
     content_type: str = "text/plain; charset=utf-8"
 
 
+class WebhookAuth(enum.StrEnum):
+    """How a provider's notifications prove where they come from.
+
+    The conformance kit checks each kind for what it can promise: a body
+    signature makes any change to the bytes detectable; a header credential
+    (HTTP Basic, a shared token) authenticates the sender only, so a changed
+    body is caught by the amount checks, not by the backend.
+    """
+
+    BODY_SIGNATURE = "body_signature"
+    HEADER_CREDENTIAL = "header_credential"
+
+
 class WebhookOutcome(enum.StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"

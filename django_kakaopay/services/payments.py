@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -12,11 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from ..backends.types import (
-    Customer,
-    PaymentRequest,
-    TerminalType,
-)
+from ..backends.types import Customer, PaymentRequest, PaymentSnapshot, TerminalType
 from ..conf import default_backend_alias, get_backend
 from ..exceptions import (
     InvalidPaymentRequest,
@@ -204,16 +200,62 @@ def sync_payment(
     ``last_error``. ``actor``, the staff member who asked for the pull, is
     named in the evidence of what it changes.
     """
+    backend = get_backend(payment.backend)
+    return _pull(
+        payment,
+        lambda: backend.fetch_payment(payment.as_ref()),
+        source=source,
+        evidence={"step": "pull", **actor_evidence(actor)},
+    )
+
+
+# Longer values are no token any provider sends; cut, they cannot bloat a request.
+RETURN_PARAMETER_LIMIT = 512
+
+
+def complete_return(
+    payment: Payment,
+    params: Mapping[str, str],
+    *,
+    source: ChangeSource | str = ChangeSource.RETURN,
+) -> ApplyResult | None:
+    """The customer is back on the return URL: settle the payment with the provider.
+
+    Only the query parameters the backend names in ``return_parameters``
+    reach it (KakaoPay's ``pg_token``, say), cut to a bounded length; the
+    rest of what the browser brought is ignored. Whatever they say, what is
+    applied is the provider's answer. A backend that needs none is pulled.
+    """
+    backend = get_backend(payment.backend)
+    given = {
+        name: str(params[name])[:RETURN_PARAMETER_LIMIT]
+        for name in backend.return_parameters
+        if params.get(name)
+    }
+    if not given:
+        return sync_payment(payment, source=source)
+    return _pull(
+        payment,
+        lambda: backend.complete_return(payment.as_ref(), given),
+        source=source,
+        evidence={"step": "return", "parameters": sorted(given)},
+    )
+
+
+def _pull(
+    payment: Payment,
+    ask: Callable[[], PaymentSnapshot],
+    *,
+    source: ChangeSource | str,
+    evidence: dict[str, Any],
+) -> ApplyResult | None:
     started = payment.provider_payment_id or payment.provider_session_id
     if payment.status == PaymentStatus.CREATED and not (started or payment.needs_reconciliation):
         return None
-    backend = get_backend(payment.backend)
     try:
-        snapshot = backend.fetch_payment(payment.as_ref())
+        snapshot = ask()
     except ProviderError as exc:
         logger.info("Could not pull payment %s: %s", payment.pk, exc)
         record_error(payment, exc)
         return None
-    return apply_payment_snapshot(
-        payment, snapshot, source=source, evidence={"step": "pull", **actor_evidence(actor)}
-    )
+    return apply_payment_snapshot(payment, snapshot, source=source, evidence=evidence)

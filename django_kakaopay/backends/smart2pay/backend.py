@@ -32,6 +32,7 @@ from ..types import (
     RefundRequest,
     RefundSnapshot,
     WebhookAck,
+    WebhookAuth,
     WebhookOutcome,
 )
 from .client import Smart2PayApi, http_client, merchant_id
@@ -65,6 +66,8 @@ class Smart2PayBackend(BaseBackend):
     )
     required_options: ClassVar[tuple[str, ...]] = REQUIRED_OPTIONS
     is_sandbox_backend: ClassVar[bool] = False
+    # HTTP Basic credentials (and optionally the sender's address), no body signature.
+    webhook_auth: ClassVar[WebhookAuth] = WebhookAuth.HEADER_CREDENTIAL
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
