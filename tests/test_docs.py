@@ -323,6 +323,21 @@ def placeholder_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+def execute_dependencies(block: Block, added: list[str], seen: set[int]) -> None:
+    """Run the modules that other blocks of the page define and ``block`` uses,
+    theirs first (a backend package's modules import one another)."""
+    for other in python_blocks():
+        if (
+            other.page == block.page
+            and other.line not in seen
+            and other.module_name
+            and re.search(rf"\b{re.escape(other.module_name)}\b", block.code)
+        ):
+            seen.add(other.line)
+            execute_dependencies(other, added, seen)
+            execute(other, added)
+
+
 def run_conformance(cls: type) -> None:
     for name in sorted(dir(cls)):
         if not name.startswith("test_"):
@@ -405,15 +420,7 @@ def run_example(block: Block, request: pytest.FixtureRequest) -> None:
         assert name in os.environ, f"add {name} to ENV_SAMPLES in tests/test_docs.py"
     added: list[str] = []
     try:
-        # Modules that another block of the page defines, and this one uses.
-        for other in python_blocks():
-            if (
-                other.page == block.page
-                and other.line != block.line
-                and other.module_name
-                and re.search(rf"\b{re.escape(other.module_name)}\b", block.code)
-            ):
-                execute(other, added)
+        execute_dependencies(block, added, {block.line})
         namespace = execute(block, added)
         for name, value in list(namespace.items()):
             if name.startswith("test_") and inspect.isfunction(value):
