@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Payment, Preapproval, StatusTransition
-from ..services import billing
+from ..services import billing_plan
 from . import display
 from .actions import RefreshPermission, refresh_preapprovals
 from .common import (
@@ -33,7 +33,7 @@ from .preapproval_actions import (
 )
 
 # The billing plan as the service saves it, and the pending cancellation that stops it.
-PLAN_FIELDS = (*billing.PLAN_FIELDS, "cancel_requested_at", "cancel_requested_by")
+PLAN_FIELDS = (*billing_plan.PLAN_FIELDS, "cancel_requested_at", "cancel_requested_by")
 
 
 def _has_field(name: str) -> bool:

@@ -5,14 +5,9 @@ API and commands call these functions; backends are called only from here.
 """
 
 from .apply import ApplyResult, Outcome, apply_update
-from .billing import (
-    ChargeLine,
-    ChargeOutcome,
-    ChargeReport,
-    charge_due_preapprovals,
-    clear_billing_plan,
-    set_billing_plan,
-)
+from .billing import charge_due_preapprovals
+from .billing_plan import clear_billing_plan, set_billing_plan
+from .billing_report import ChargeLine, ChargeOutcome, ChargeReport
 from .payments import create_payment, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,

@@ -1,7 +1,7 @@
-"""Scheduled recurring billing: an optional plan on a preapproval, charged when due.
+"""Scheduled recurring billing: the due-charge run over the preapprovals' plans.
 
-A plan is an amount, an interval (day, week, month or year) with a count
-("every 3 months"), an anchor (the first due date) and ``next_charge_on``.
+A plan (:mod:`.billing_plan`) is an amount, an interval with a count, an
+anchor (the first due date) and ``next_charge_on``.
 :func:`charge_due_preapprovals` is run by cron or a task queue, on any number
 of machines at once, and charges each plan at most once per period:
 
@@ -23,212 +23,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 from ..conf import get_setting
-from ..exceptions import InvalidPaymentRequest, KakaoPayError
+from ..exceptions import KakaoPayError
 from ..models import ChangeSource, Payment, Preapproval
-from ..models.preapproval import BillingInterval
-from ..money import format_money, normalize_currency, validate_amount
 from ..status import PAID_STATUSES, PaymentStatus, PreapprovalStatus
-from .preapprovals import charge_preapproval, charge_row
-from .schedule import (
-    MAX_INTERVAL_COUNT,
-    latest_due_date,
-    local_today,
-    next_due_date,
-    period_key,
-)
+from .billing_report import ChargeLine, ChargeOutcome, ChargeReport
+from .charges import charge_preapproval, charge_row
+from .schedule import latest_due_date, local_today, next_due_date, period_key
 
 logger = logging.getLogger("django_kakaopay")
-
-# An agreement that is, or may still become, active. (``expired`` is not final,
-# since a local expiry yields to a later approval, but it gets no plan.)
-PLANNABLE = frozenset(
-    {PreapprovalStatus.CREATED, PreapprovalStatus.PENDING, PreapprovalStatus.ACTIVE}
-)
-
-# -- the plan ---------------------------------------------------------------------
-
-
-def set_billing_plan(
-    preapproval: Preapproval,
-    *,
-    amount: int,
-    interval: str,
-    interval_count: int = 1,
-    next_charge_on: date,
-    currency: str | None = None,
-) -> Preapproval:
-    """Give ``preapproval`` a billing plan, replacing any previous one.
-
-    ``next_charge_on`` is the first due date and the plan's anchor. The
-    amount is in the agreement's currency (``currency``, when given, must be
-    that one) and may not exceed ``max_amount``. Raises
-    :class:`~django_kakaopay.exceptions.InvalidPaymentRequest`.
-    """
-    try:
-        amount = validate_amount(amount)
-    except ValueError as exc:
-        raise InvalidPaymentRequest(str(exc)) from exc
-    if interval not in BillingInterval.values:
-        raise InvalidPaymentRequest(
-            _("Unknown billing interval %(value)r; use one of %(known)s.")
-            % {"value": interval, "known": ", ".join(BillingInterval.values)}
-        )
-    if (
-        isinstance(interval_count, bool)
-        or not isinstance(interval_count, int)
-        or not 1 <= interval_count <= MAX_INTERVAL_COUNT
-    ):
-        raise InvalidPaymentRequest(_("The interval count must be a whole number from 1."))
-    if isinstance(next_charge_on, datetime) or not isinstance(next_charge_on, date):
-        raise InvalidPaymentRequest(_("The next charge date must be a date."))
-    with transaction.atomic():
-        locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
-        if currency is not None:
-            try:
-                same = normalize_currency(currency) == locked.currency
-            except ValueError:
-                same = False
-            if not same:
-                raise InvalidPaymentRequest(
-                    _("The plan must be in the agreement's currency, %(currency)s.")
-                    % {"currency": locked.currency}
-                )
-        if locked.cancel_requested_at is not None:
-            raise InvalidPaymentRequest(
-                _("Preapproval %(reference)s is being canceled; it cannot get a billing plan.")
-                % {"reference": locked.reference}
-            )
-        if locked.status not in PLANNABLE:
-            raise InvalidPaymentRequest(
-                _("Preapproval %(reference)s is %(status)s; it cannot get a billing plan.")
-                % {"reference": locked.reference, "status": locked.get_status_display()}
-            )
-        if locked.max_amount is not None and amount > locked.max_amount:
-            raise InvalidPaymentRequest(
-                _("The plan's amount exceeds the agreed maximum of %(maximum)s.")
-                % {"maximum": format_money(locked.max_amount, locked.currency)}
-            )
-        locked.billing_amount = amount
-        locked.billing_interval = interval
-        locked.billing_interval_count = interval_count
-        locked.billing_anchor = next_charge_on
-        locked.next_charge_on = next_charge_on
-        locked.save(update_fields=[*PLAN_FIELDS, "updated_at"])
-    _copy_plan(locked, preapproval)
-    return preapproval
-
-
-PLAN_FIELDS = (
-    "billing_amount",
-    "billing_interval",
-    "billing_interval_count",
-    "billing_anchor",
-    "next_charge_on",
-)
-
-
-def clear_billing_plan(preapproval: Preapproval) -> Preapproval:
-    """Remove the billing plan; charges already made are not touched."""
-    Preapproval.objects.filter(pk=preapproval.pk).update(
-        billing_amount=None,
-        billing_interval="",
-        billing_interval_count=1,
-        billing_anchor=None,
-        next_charge_on=None,
-        updated_at=timezone.now(),
-    )
-    preapproval.refresh_from_db(fields=list(PLAN_FIELDS))
-    return preapproval
-
-
-def _copy_plan(source: Preapproval, target: Preapproval) -> None:
-    for name in PLAN_FIELDS:
-        setattr(target, name, getattr(source, name))
-
-
-# -- the charge job -----------------------------------------------------------------
-
-
-class ChargeOutcome(models.TextChoices):
-    # The label is what the commands print, translated; the value is stable.
-    # the provider took the money
-    CHARGED = "charged", pgettext_lazy("outcome", "charged")
-    # accepted by the provider, the result arrives later
-    PENDING = "pending", pgettext_lazy("outcome", "pending")
-    # the call timed out: reconciliation will settle it
-    UNKNOWN = "unknown", pgettext_lazy("outcome", "unknown")
-    # refused, or could not be attempted
-    FAILED = "failed", pgettext_lazy("outcome", "failed")
-    # held by another runner, no longer due, or already charged
-    SKIPPED = "skipped", pgettext_lazy("outcome", "skipped")
-    # dry run: would be charged
-    PLANNED = "planned", pgettext_lazy("outcome", "planned")
-
-
-@dataclass(frozen=True)
-class ChargeLine:
-    preapproval: str
-    reference: str
-    billing_period: str
-    amount: int | None
-    currency: str
-    outcome: ChargeOutcome
-    payment: str = ""
-    detail: str = ""
-
-    def __str__(self) -> str:
-        money = format_money(self.amount, self.currency) if self.amount is not None else "-"
-        text = f"{self.outcome.label}: {self.reference} {self.billing_period} {money}"
-        return f"{text} ({self.detail})" if self.detail else text
-
-
-@dataclass
-class ChargeReport:
-    today: date
-    lines: list[ChargeLine] = field(default_factory=list)
-
-    def count(self, outcome: ChargeOutcome) -> int:
-        return sum(1 for line in self.lines if line.outcome == outcome)
-
-    @property
-    def charged(self) -> int:
-        return self.count(ChargeOutcome.CHARGED)
-
-    @property
-    def pending(self) -> int:
-        return self.count(ChargeOutcome.PENDING)
-
-    @property
-    def unknown(self) -> int:
-        return self.count(ChargeOutcome.UNKNOWN)
-
-    @property
-    def failed(self) -> int:
-        return self.count(ChargeOutcome.FAILED)
-
-    @property
-    def skipped(self) -> int:
-        return self.count(ChargeOutcome.SKIPPED)
-
-    @property
-    def planned(self) -> int:
-        return self.count(ChargeOutcome.PLANNED)
-
-    @property
-    def ok(self) -> bool:
-        """No charge failed and none is of unknown outcome."""
-        return not (self.failed or self.unknown)
 
 
 def due_preapproval_ids(
