@@ -94,8 +94,11 @@ def preapproval_checkout(request: HttpRequest, token: str) -> HttpResponseBase:
 def return_view(request: HttpRequest, token: str) -> HttpResponseBase:
     """Where the provider sends the customer back.
 
-    The query string and form data are ignored on purpose: anyone can forge
-    them. The provider's real state is pulled, then the customer is sent on.
+    Anyone can forge the query string and form data, so they are never taken
+    as proof: the provider's real state is pulled (a backend that needs a
+    return parameter to complete the payment, such as KakaoPay's
+    ``pg_token``, is handed that one and asks the provider with it), then the
+    customer is sent on.
     """
     payment = Payment.objects.filter(return_token=token).first()
     if payment is not None:
@@ -110,7 +113,7 @@ def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase
     if _never_started(payment):
         return redirect("kakaopay:checkout", token=payment.return_token)
     if payment.status in OPEN_PAYMENT_STATUSES:
-        services.sync_payment(payment, source="return")
+        services.complete_return(payment, request.GET)
     if payment.status in PAID_STATUSES:
         if is_safe_redirect(payment.success_url):
             return redirect(payment.success_url)

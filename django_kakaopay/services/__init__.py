@@ -8,7 +8,7 @@ from .apply import ApplyResult, Outcome, apply_update
 from .billing import charge_due_preapprovals
 from .billing_plan import clear_billing_plan, set_billing_plan
 from .billing_report import ChargeLine, ChargeOutcome, ChargeReport
-from .payments import create_payment, start_payment, sync_payment
+from .payments import complete_return, create_payment, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,
     charge_preapproval,
@@ -57,6 +57,7 @@ __all__ = [
     "charge_due_preapprovals",
     "charge_preapproval",
     "clear_billing_plan",
+    "complete_return",
     "create_payment",
     "create_preapproval",
     "deliver_held_notifications",
