@@ -8,10 +8,10 @@ from .apply import ApplyResult, Outcome, apply_update
 from .billing import charge_due_preapprovals
 from .billing_plan import clear_billing_plan, set_billing_plan
 from .billing_report import ChargeLine, ChargeOutcome, ChargeReport
+from .charges import charge_preapproval
 from .payments import complete_return, create_payment, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,
-    charge_preapproval,
     create_preapproval,
     start_preapproval,
     sync_preapproval,

@@ -1,4 +1,7 @@
-"""Auto-debit agreements (preapprovals) and the charges made against them."""
+"""Auto-debit agreements (preapprovals): creating, starting, pulling and ending them.
+
+The charges made against an agreement are in :mod:`.charges`.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +35,6 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
-
-# Charges live in .charges; re-exported for the modules that import them from here.
-from .charges import charge_preapproval, charge_reference, charge_row
 from .provider_errors import error_evidence
 from .start_claim import await_start, claim_start, release_start
 from .transitions import actor_evidence, transition
@@ -267,15 +267,3 @@ def send_cancel(
         evidence = {"step": step, **actor_evidence(actor)}
         apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence=evidence)
     return preapproval
-
-
-__all__ = [
-    "cancel_preapproval",
-    "charge_preapproval",
-    "charge_reference",
-    "charge_row",
-    "create_preapproval",
-    "send_cancel",
-    "start_preapproval",
-    "sync_preapproval",
-]
