@@ -34,9 +34,8 @@ class NotASandbox(BaseBackend):
     """A backend that is not a sandbox."""
 
 
-@pytest.mark.django_db(transaction=True)  # signals are sent on commit
-@override_settings(KAKAOPAY=LATE)
-def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) -> None:
+def approved_with_a_held_notification() -> Payment:
+    """A payment the customer approved, whose notification the late sandbox holds."""
     payment = services.create_payment(amount=11000)
     services.start_payment(payment)
     tx = SandboxTransaction.objects.get(pk=payment.provider_payment_id)
@@ -44,6 +43,13 @@ def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) ->
     backend = get_backend("late")
     assert isinstance(backend, SandboxBackend)
     backend.notifier.notify(tx)
+    return payment
+
+
+@pytest.mark.django_db(transaction=True)  # signals are sent on commit
+@override_settings(KAKAOPAY=LATE)
+def test_late_notification_is_held_then_delivered(signal_log: SignalRecorder) -> None:
+    payment = approved_with_a_held_notification()
     assert WebhookEvent.objects.count() == 0, "late mode holds the notification"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
@@ -87,13 +93,7 @@ def test_the_command_goes_through_the_service(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.django_db
 @override_settings(KAKAOPAY=LATE)
 def test_the_service_delivers_per_sandbox_and_skips_the_others() -> None:
-    payment = services.create_payment(amount=11000)
-    services.start_payment(payment)
-    tx = SandboxTransaction.objects.get(pk=payment.provider_payment_id)
-    assert provider.decide_payment(tx, "approve")
-    backend = get_backend("late")
-    assert isinstance(backend, SandboxBackend)
-    backend.notifier.notify(tx)
+    approved_with_a_held_notification()
     assert services.deliver_held_notifications() == {"late": 1}, "'other' is not a sandbox"
     assert services.deliver_held_notifications(["late"]) == {"late": 0}
     with pytest.raises(exceptions.NotASandbox, match="'other' is not a sandbox"):

@@ -23,7 +23,7 @@ from ..models import ChangeSource, Payment, Preapproval
 from ..money import validate_amount
 from ..status import PaymentStatus, PreapprovalStatus
 from .apply import apply_payment_snapshot
-from .provider_errors import fail_start
+from .provider_errors import fail_start, mark_unknown
 from .transitions import actor_evidence
 from .urls import notification_url
 from .validation import signed_in
@@ -163,9 +163,7 @@ def charge_preapproval(
             fail_start(payment, exc, source, evidence=who)
             return payment
         except ProviderError as exc:
-            Payment.objects.filter(pk=payment.pk).update(
-                needs_reconciliation=True, last_error=str(exc)
-            )
+            mark_unknown(payment, exc)
             payment.refresh_from_db()
             return payment
         if snapshot.status is None:

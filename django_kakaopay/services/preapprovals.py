@@ -35,7 +35,7 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
-from .provider_errors import error_evidence
+from .provider_errors import error_evidence, mark_unknown
 from .start_claim import await_start, claim_start, release_start
 from .transitions import actor_evidence, transition
 from .urls import notification_url, return_url
@@ -147,9 +147,7 @@ def _call_create(
         preapproval.refresh_from_db()
         return
     except OutcomeUnknown as exc:
-        Preapproval.objects.filter(pk=preapproval.pk).update(
-            needs_reconciliation=True, last_error=str(exc)
-        )
+        mark_unknown(preapproval, exc)
         preapproval.refresh_from_db()
         return
     except ProviderError as exc:
@@ -257,9 +255,7 @@ def send_cancel(
         try:
             snapshot = backend.cancel_preapproval(preapproval.as_ref())
         except OutcomeUnknown as exc:
-            Preapproval.objects.filter(pk=preapproval.pk).update(
-                needs_reconciliation=True, last_error=str(exc)
-            )
+            mark_unknown(preapproval, exc)
             preapproval.refresh_from_db()
             return preapproval
         if snapshot.status is None:

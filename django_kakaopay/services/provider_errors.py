@@ -14,7 +14,7 @@ from django.db import transaction
 from ..exceptions import (
     ProviderError,
 )
-from ..models import ChangeSource, Payment, Refund
+from ..models import ChangeSource, Payment, Preapproval, Refund
 from ..status import PaymentStatus
 from .transitions import transition
 
@@ -51,7 +51,8 @@ def fail_start(
     payment.refresh_from_db()
 
 
-def mark_unknown(obj: Payment | Refund, exc: ProviderError) -> None:
+def mark_unknown(obj: Payment | Refund | Preapproval, exc: ProviderError) -> None:
+    """The provider may or may not have acted: keep the status, flag it for reconciliation."""
     logger.warning("Outcome unknown for %s %s: %s", type(obj).__name__, obj.pk, exc)
     type(obj)._default_manager.filter(pk=obj.pk).update(
         needs_reconciliation=True, last_error=str(exc)
