@@ -34,18 +34,22 @@ def redirect_problem(value: str) -> str | None:
         return None
     if any(ch.isspace() or not ch.isprintable() for ch in value) or "\\" in value:
         return _("Enter a URL without spaces or backslashes.")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # a bracketed host that is no IP address: "https://[evil.example]/"
+        return _("Enter a valid URL.")
     if not parts.scheme and not parts.netloc:
         if not value.startswith("/") or value.startswith("//"):
             return _("Enter an absolute URL or a path starting with a single '/'.")
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not host:
         return _("Only http and https URLs are allowed.")
-    if not validate_host(parts.hostname, allowed_redirect_hosts()):
+    if not validate_host(host, allowed_redirect_hosts()):
         return _(
             "The host %(host)s is not allowed. Add it to "
             'KAKAOPAY["ALLOWED_REDIRECT_HOSTS"] or use a path on this site.'
-        ) % {"host": parts.hostname}
+        ) % {"host": host}
     return None
 
 

@@ -336,6 +336,8 @@ def test_preapproval_validation(api: APIClient) -> None:
         ({"success_url": "javascript:alert(1)"}, "success_url"),
         ({"success_url": "relative/path"}, "success_url"),
         ({"success_url": "/\\evil.example"}, "success_url"),
+        ({"success_url": "https://[evil.example]/"}, "success_url"),
+        ({"failure_url": "https://[/"}, "failure_url"),
         ({"terminal_type": "tv"}, "terminal_type"),
         ({"terminal_type": "app"}, "os_type"),
         ({"terminal_type": "app", "os_type": "windows"}, "os_type"),

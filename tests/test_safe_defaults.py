@@ -97,6 +97,10 @@ def test_with_no_setting_at_all_the_sandbox_is_refused_too() -> None:
         "https://evil.example\\@testserver/",
         "thanks/",
         " /thanks/",
+        # Bracketed hosts that are no IP address make urlsplit raise ValueError.
+        "https://[evil.example]/",
+        "https://[/",
+        "http://[::1/",
     ],
 )
 @pytest.mark.parametrize("field", ["success_url", "failure_url"])
@@ -150,6 +154,19 @@ def test_the_return_view_does_not_follow_a_stored_foreign_url() -> None:
     assert response.status_code == 200, "our own result page, not a redirect"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PAID
+
+
+def test_the_return_view_does_not_fail_on_a_stored_unparseable_url() -> None:
+    """A stored URL that urlsplit cannot read is not followed, and is no 500."""
+    payment = services.create_payment(amount=11000, items=HEADPHONES)
+    page = sandbox_page(payment)
+    Payment.objects.filter(pk=payment.pk).update(
+        success_url="https://[evil.example]/", failure_url="https://[/"
+    )
+    client = Client()
+    back = client.post(page, {"action": "approve"})
+    response = client.get(back["Location"])
+    assert response.status_code == 200, "our own result page, not a redirect"
 
 
 def test_the_return_view_follows_an_allowed_url() -> None:
