@@ -149,7 +149,7 @@ def check_settings(
                 )
             )
             continue
-        if backend.is_live and not backend.has_webhook_credentials():
+        if backend.is_live and not _notifications_safe(backend):
             errors.append(
                 checks.Error(
                     f"KakaoPay backend {alias!r} takes real payments but has no webhook "
@@ -159,3 +159,21 @@ def check_settings(
                 )
             )
     return errors
+
+
+def _notifications_safe(backend: Any) -> bool:
+    """Whether no forged notification can be accepted.
+
+    A backend with webhook credentials authenticates them; one that declares
+    ``WebhookAuth.NONE`` (its provider sends none, as KakaoPay's own API) has
+    nothing to authenticate, and must refuse every delivery: probed here.
+    """
+    from .backends.types import WebhookAuth
+
+    if getattr(backend, "webhook_auth", None) != WebhookAuth.NONE:
+        return bool(backend.has_webhook_credentials())
+    try:
+        backend.verify_webhook(b"{}", {"Content-Type": "application/json"}, "127.0.0.1")
+    except Exception:
+        return True
+    return False

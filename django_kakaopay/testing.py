@@ -15,8 +15,8 @@ and arrange your mocked HTTP in the ``arrange_*`` hooks::
 
 What is checked follows the backend's declarations: ``webhook_auth`` says
 whether a notification's body is signed (any change to the bytes must be
-refused) or its sender carries a credential (a forged or missing credential
-must be refused); ``return_parameters`` says whether the return URL's
+refused), its sender carries a credential (a forged or missing one must be
+refused) or the provider sends none (``NONE``: every delivery is refused); ``return_parameters`` says whether the return URL's
 parameters reach the backend (they may help it ask the provider, never prove a
 payment). Some checks run a notification through the real pipeline
 (``services.receive_webhook``) with the backend configured under its alias:
@@ -97,7 +97,7 @@ class BackendConformance:
         the genuine notification's headers; a body signature must be computed:
         implement this for such a backend.
         """
-        if backend.webhook_auth == WebhookAuth.HEADER_CREDENTIAL:
+        if backend.webhook_auth in (WebhookAuth.HEADER_CREDENTIAL, WebhookAuth.NONE):
             return self.signed_notification(backend)[1]
         raise NotImplementedError(
             f"{type(self).__name__}.sign_body(): {type(backend).__name__} signs the body, "
@@ -145,7 +145,7 @@ class BackendConformance:
 
     def test_live_backend_authenticates_webhooks(self) -> None:
         backend = self.make_backend()
-        if backend.is_live:
+        if backend.is_live and backend.webhook_auth != WebhookAuth.NONE:
             assert backend.has_webhook_credentials()
 
     def test_secret_headers_are_never_stored(self) -> None:
@@ -164,6 +164,10 @@ class BackendConformance:
     def test_genuine_notification_verifies_and_parses(self) -> None:
         backend = self.make_backend()
         body, headers = self.signed_notification(backend)
+        if backend.webhook_auth == WebhookAuth.NONE:  # nothing is genuine: all refused
+            with _raises(WebhookAuthenticationError):
+                backend.verify_webhook(body, headers, "127.0.0.1")
+            return
         backend.verify_webhook(body, headers, "127.0.0.1")
         parsed = backend.parse_webhook(body, headers)
         assert isinstance(parsed, ParsedWebhook)
@@ -174,6 +178,8 @@ class BackendConformance:
     def test_event_key_is_stable(self) -> None:
         backend = self.make_backend()
         body, _headers = self.signed_notification(backend)
+        if backend.webhook_auth == WebhookAuth.NONE:
+            return  # no notification is ever keyed
         key = backend.parse_webhook(body, _headers).event_id
         assert key
         assert backend.parse_webhook(body, _headers).event_id == key
@@ -198,7 +204,7 @@ class BackendConformance:
         backend = self.make_backend()
         body, headers = self.signed_notification(backend)
         tampered = body.replace(b"1", b"2", 1) if b"1" in body else body + b" "
-        if backend.webhook_auth == WebhookAuth.BODY_SIGNATURE:
+        if backend.webhook_auth in (WebhookAuth.BODY_SIGNATURE, WebhookAuth.NONE):
             with _raises(WebhookAuthenticationError):
                 backend.verify_webhook(tampered, headers, "127.0.0.1")
             return
@@ -298,14 +304,16 @@ class BackendConformance:
 
         backend = self.make_backend()
         before = set(WebhookEvent.objects.values_list("pk", flat=True))
+        refused = backend.webhook_auth == WebhookAuth.NONE  # refused before parsing
         for body in (b"\xff\xfe not json", b"[1, 2", b'{"a": "\\u0000"}', b"{" * 40):
             with self._configured(backend):
                 answer = receive_webhook(
                     backend.alias, body, self.sign_body(backend, body), "127.0.0.1"
                 )
-            assert answer.status_code == 400, (body, answer)
+            assert answer.status_code == (401 if refused else 400), (body, answer)
         added = WebhookEvent.objects.exclude(pk__in=before)
-        assert set(added.values_list("status", flat=True)) <= {WebhookEvent.Status.MALFORMED}
+        kept = WebhookEvent.Status.REJECTED if refused else WebhookEvent.Status.MALFORMED
+        assert set(added.values_list("status", flat=True)) <= {kept}
 
     def test_forged_deliveries_store_nothing_unbounded(self) -> None:
         from .models import WebhookEvent

@@ -71,6 +71,7 @@ ENV_SAMPLES = {
     "CHECKOUT_WEBHOOK_AUTHORIZATION": "docs-webhook-authorization",
     "SMART2PAY_SITE_ID": "30201",
     "SMART2PAY_API_KEY": "docs-api-key",
+    "KAKAOPAY_DIRECT_SECRET_KEY": "DEV" + "0" * 37,
     "ACME_API_KEY": "docs-acme-api-key",
     "ACME_WEBHOOK_SECRET": "docs-acme-webhook-secret",
 }
@@ -471,6 +472,7 @@ BACKEND_PAGES = {
     "SandboxBackend": "sandbox.md",
     "CheckoutBackend": "checkout.md",
     "Smart2PayBackend": "smart2pay.md",
+    "KakaoPayBackend": "kakaopay.md",
 }
 
 

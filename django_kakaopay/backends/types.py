@@ -75,6 +75,10 @@ class PaymentRequest:
     # backend then uses its own default.
     terminal_type: str = ""
     os_type: str = ""
+    # The part of ``amount`` exempt from VAT, and the VAT in it when the shop
+    # states it (providers that compute VAT themselves take ``None``).
+    tax_free_amount: int = 0
+    vat_amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class ChargeRequest:
     notification_url: str
     description: str = ""
     customer: Customer = field(default_factory=Customer)
+    tax_free_amount: int = 0
+    vat_amount: int | None = None
 
 
 # -- what a backend answers ---------------------------------------------------
@@ -229,6 +235,9 @@ class WebhookAuth(enum.StrEnum):
 
     BODY_SIGNATURE = "body_signature"
     HEADER_CREDENTIAL = "header_credential"
+    # The provider sends no notifications at all (KakaoPay's own API): every
+    # delivery is refused, and the outcome comes from the return and pulls.
+    NONE = "none"
 
 
 class WebhookOutcome(enum.StrEnum):

@@ -22,7 +22,7 @@ from ..exceptions import (
 )
 from ..models import ChangeSource, Payment
 from ..money import CurrencyError, normalize_currency, validate_amount
-from ..status import PaymentStatus
+from ..status import OPEN_PAYMENT_STATUSES, PaymentStatus
 from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot
 from .provider_errors import fail_start, mark_unknown, record_error
@@ -234,6 +234,11 @@ def complete_return(
     }
     if not given:
         return sync_payment(payment, source=source)
+    payment.refresh_from_db(fields=["status"])
+    if payment.status not in OPEN_PAYMENT_STATUSES:
+        # Settled already (a reload, a replayed link): nothing to complete,
+        # so the provider is not asked to approve anything twice.
+        return None
     return _pull(
         payment,
         lambda: backend.complete_return(payment.as_ref(), given),

@@ -1,0 +1,142 @@
+"""``KakaoPayBackend``: the contract's methods, each handed to the module that does it.
+
+options.py reads and checks the options, client.py calls the API,
+payment_request.py builds the ``ready`` body, payments.py starts, completes,
+pulls and cancels payments, and maps.py says what KakaoPay's statuses mean.
+KakaoPay's own API sends no notifications: every delivery is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ...exceptions import MalformedWebhook, WebhookAuthenticationError
+from ..base import BaseBackend
+from ..configuration import ensure_configured
+from ..types import (
+    Capability,
+    ParsedWebhook,
+    PaymentRef,
+    PaymentRequest,
+    PaymentSnapshot,
+    RedirectInstruction,
+    RefundRequest,
+    RefundSnapshot,
+    WebhookAuth,
+)
+from .client import KakaoPayApi, http_client
+from .options import (
+    OPTION_NAMES,
+    REQUIRED_OPTIONS,
+    KakaoPaySettings,
+    option_problems,
+    option_warnings,
+)
+from .payments import KakaoPayPayments
+
+MISCONFIGURED = gettext_lazy(
+    "The KakaoPay backend %(alias)s is misconfigured: %(problems)s. "
+    "Run manage.py check for details."
+)
+
+
+class KakaoPayBackend(BaseBackend):
+    """KakaoPay's own Online Payment API (``open-api.kakaopay.com``)."""
+
+    known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    required_options: ClassVar[tuple[str, ...]] = REQUIRED_OPTIONS
+    display_name: ClassVar[str] = "KakaoPay"
+    currencies: ClassVar[frozenset[str]] = frozenset({"KRW"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.REFUNDS, Capability.PARTIAL_REFUNDS}
+    )
+    is_sandbox_backend: ClassVar[bool] = False
+    # No idempotency key exists: a timed-out cancel is never sent again on its
+    # own (it could refund twice); it is left for a person.
+    idempotency_window: ClassVar[timedelta | None] = timedelta(0)
+    webhook_auth: ClassVar[WebhookAuth] = WebhookAuth.NONE
+    return_parameters: ClassVar[tuple[str, ...]] = ("pg_token",)
+
+    def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
+        super().__init__(alias, options)
+        self._problems = self._option_problems(self.options)
+        self.settings = KakaoPaySettings.from_options(self.options)
+        self.environment = self.settings.environment
+        self.client = http_client(self.settings, self.options)
+        self.api = KakaoPayApi(self.client)
+        self._payments = KakaoPayPayments(self.api, self.settings.cid)
+
+    # configuration ---------------------------------------------------------
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        return cls._option_problems(options) + cls.unknown_option_problems(options)
+
+    @classmethod
+    def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
+        return super().check_options(options) + option_problems(options)
+
+    @classmethod
+    def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
+        return option_warnings(options)
+
+    @property
+    def is_live(self) -> bool:
+        """Only the live environment moves real money."""
+        return self.environment == "live"
+
+    @property
+    def expiry_window(self) -> timedelta:
+        """How long a payment may stay unapproved before a pull may expire it (unverified)."""
+        return self.settings.expiry
+
+    def has_webhook_credentials(self) -> bool:
+        # There are no notifications, so there is nothing to authenticate:
+        # every delivery is refused (``webhook_auth`` is ``NONE``).
+        return False
+
+    def _ensure_configured(self) -> None:
+        ensure_configured(self._problems, MISCONFIGURED, self.alias)
+
+    # one-time payments -------------------------------------------------------
+
+    def create_payment(self, request: PaymentRequest) -> RedirectInstruction:
+        self._ensure_configured()
+        instruction, _answer = self._payments.create(request)
+        return instruction
+
+    def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
+        self._ensure_configured()
+        return self._payments.fetch(ref)
+
+    def complete_return(self, ref: PaymentRef, params: Mapping[str, str]) -> PaymentSnapshot:
+        """Approve with the ``pg_token`` the browser brought; KakaoPay's answer is the proof.
+
+        Without a token (the cancel and fail returns), or when KakaoPay
+        refuses it (forged, replayed, approved already), the order is pulled.
+        """
+        self._ensure_configured()
+        return self._payments.complete(ref, params)
+
+    def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
+        self._ensure_configured()
+        return self._payments.refund(request)
+
+    # notifications: there are none -------------------------------------------
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], remote_addr: str | None = None
+    ) -> None:
+        raise WebhookAuthenticationError(
+            _("KakaoPay's Online Payment API sends no notifications; this one is refused.")
+        )
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
+        raise MalformedWebhook(
+            _("KakaoPay's Online Payment API sends no notifications; there is nothing to read.")
+        )
