@@ -129,7 +129,7 @@ def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> Http
     if _never_started(preapproval):
         return redirect("kakaopay:preapproval-checkout", token=preapproval.return_token)
     if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
-        services.sync_preapproval(preapproval, source="return")
+        services.complete_preapproval_return(preapproval, request.GET)
     if preapproval.status == PreapprovalStatus.ACTIVE:
         if is_safe_redirect(preapproval.success_url):
             return redirect(preapproval.success_url)

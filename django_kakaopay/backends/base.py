@@ -211,6 +211,17 @@ class BaseBackend:
     def cancel_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
         raise NotSupported(f"{type(self).__name__} does not support preapprovals.")
 
+    def complete_preapproval_return(
+        self, ref: PreapprovalRef, params: Mapping[str, str]
+    ) -> PreapprovalSnapshot:
+        """The agreement's state once its customer is back on the return URL.
+
+        As :meth:`complete_return`: ``params`` holds only the
+        ``return_parameters``, which may be used to ask the provider, never as
+        proof. The default ignores them and pulls the agreement.
+        """
+        return self.fetch_preapproval(ref)
+
     # notifications ---------------------------------------------------------
 
     def verify_webhook(

@@ -12,6 +12,7 @@ from .charges import charge_preapproval
 from .payments import complete_return, create_payment, start_payment, sync_payment
 from .preapprovals import (
     cancel_preapproval,
+    complete_preapproval_return,
     create_preapproval,
     start_preapproval,
     sync_preapproval,
@@ -57,6 +58,7 @@ __all__ = [
     "charge_due_preapprovals",
     "charge_preapproval",
     "clear_billing_plan",
+    "complete_preapproval_return",
     "complete_return",
     "create_payment",
     "create_preapproval",

@@ -32,9 +32,10 @@ from ..exceptions import (
 )
 from ..models import ChangeSource, Preapproval
 from ..money import CurrencyError, normalize_currency, validate_amount
-from ..status import PreapprovalStatus
+from ..status import OPEN_PREAPPROVAL_STATUSES, PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
+from .payments import RETURN_PARAMETER_LIMIT
 from .provider_errors import error_evidence, mark_unknown
 from .start_claim import await_start, claim_start, release_start
 from .transitions import actor_evidence, transition
@@ -190,6 +191,49 @@ def sync_preapproval(
         return None
     return apply_preapproval_snapshot(
         preapproval, snapshot, source=source, evidence={"step": "pull", **actor_evidence(actor)}
+    )
+
+
+def complete_preapproval_return(
+    preapproval: Preapproval,
+    params: Mapping[str, str],
+    *,
+    source: ChangeSource | str = ChangeSource.RETURN,
+) -> ApplyResult | None:
+    """The customer is back on the agreement's return URL: settle it with the provider.
+
+    As :func:`~django_kakaopay.services.payments.complete_return`: only the
+    backend's declared ``return_parameters`` reach it, cut to a bounded
+    length, and what is applied is the provider's answer. An agreement that
+    is no longer open asks the provider nothing (a reload approves nothing
+    twice); without parameters the agreement is pulled.
+    """
+    backend = get_backend(preapproval.backend)
+    given = {
+        name: str(params[name])[:RETURN_PARAMETER_LIMIT]
+        for name in backend.return_parameters
+        if params.get(name)
+    }
+    if not given:
+        return sync_preapproval(preapproval, source=source)
+    preapproval.refresh_from_db(fields=["status"])
+    if preapproval.status not in OPEN_PREAPPROVAL_STATUSES:
+        return None
+    if preapproval.status == PreapprovalStatus.CREATED and not (
+        preapproval.provider_preapproval_id or preapproval.needs_reconciliation
+    ):
+        return None
+    try:
+        snapshot = backend.complete_preapproval_return(preapproval.as_ref(), given)
+    except ProviderError as exc:
+        logger.info("Could not complete preapproval %s: %s", preapproval.pk, exc)
+        Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
+        return None
+    return apply_preapproval_snapshot(
+        preapproval,
+        snapshot,
+        source=source,
+        evidence={"step": "return", "parameters": sorted(given)},
     )
 
 
