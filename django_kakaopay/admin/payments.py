@@ -83,6 +83,7 @@ class PaymentAdmin(AmountColumn, CustomerColumn, RefreshPermission, ProviderReco
     readonly_fields = (
         "status_badge",
         "amount_column",
+        "tax_column",
         "refunded_column",
         "refundable_column",
         "dashboard",
@@ -98,6 +99,7 @@ class PaymentAdmin(AmountColumn, CustomerColumn, RefreshPermission, ProviderReco
                     "reference",
                     "status_badge",
                     "amount_column",
+                    "tax_column",
                     "refunded_column",
                     "refundable_column",
                     "backend",
@@ -180,6 +182,18 @@ class PaymentAdmin(AmountColumn, CustomerColumn, RefreshPermission, ProviderReco
             display.status_badge(obj),
             flag,
         )
+
+    @admin.display(description=_("tax-free amount and VAT"))
+    def tax_column(self, obj: Payment) -> str:
+        vat = (
+            format_money(obj.vat_amount, obj.currency)
+            if obj.vat_amount is not None
+            else _("computed by the provider")
+        )
+        return _("tax-free %(tax_free)s, VAT %(vat)s") % {
+            "tax_free": format_money(obj.tax_free_amount, obj.currency),
+            "vat": vat,
+        }
 
     @admin.display(description=_("refunded amount"), ordering="refunded_amount")
     def refunded_column(self, obj: Payment) -> str:

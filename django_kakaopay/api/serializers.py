@@ -176,8 +176,32 @@ class PaymentCreateSerializer(RedirectUrlsMixin):
         default="",
         help_text=gettext_lazy("ios or android; required when terminal_type is app."),
     )
+    tax_free_amount = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        required=False,
+        default=0,
+        help_text=gettext_lazy("The part of the amount exempt from VAT; at most the amount."),
+    )
+    vat_amount = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("The VAT in the amount; empty: the provider computes it."),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("tax_free_amount", 0) > attrs["amount"]:
+            raise serializers.ValidationError(
+                {"tax_free_amount": [_("The tax-free amount cannot exceed the amount.")]}
+            )
+        vat = attrs.get("vat_amount")
+        if vat is not None and vat > attrs["amount"] - attrs.get("tax_free_amount", 0):
+            raise serializers.ValidationError(
+                {"vat_amount": [_("The VAT cannot exceed the taxable part of the amount.")]}
+            )
         items = attrs.get("items") or []
         if items:
             total = sum(item["quantity"] * item["unit_price"] for item in items)
@@ -224,6 +248,8 @@ class CustomerOutMixin(serializers.Serializer):  # type: ignore[type-arg]
 class PaymentSerializer(CustomerOutMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     amount = MinorUnitsField(read_only=True)
     refunded_amount = MinorUnitsField(read_only=True)
+    tax_free_amount = serializers.IntegerField(read_only=True)
+    vat_amount = serializers.IntegerField(read_only=True, allow_null=True)
     amount_display = serializers.CharField(read_only=True)
     items = ItemSerializer(many=True, read_only=True)
     preapproval = serializers.UUIDField(source="preapproval_id", read_only=True, allow_null=True)
@@ -238,6 +264,8 @@ class PaymentSerializer(CustomerOutMixin, serializers.ModelSerializer):  # type:
             "currency",
             "amount_display",
             "refunded_amount",
+            "tax_free_amount",
+            "vat_amount",
             "description",
             "items",
             "customer",

@@ -44,6 +44,17 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
     )
     currency = models.CharField(_("currency"), max_length=3)
     refunded_amount = models.PositiveBigIntegerField(_("refunded amount"), default=0)
+    tax_free_amount = models.PositiveBigIntegerField(
+        _("tax-free amount"),
+        default=0,
+        help_text=_("The part of the amount exempt from VAT (Korea: 면세 금액)."),
+    )
+    vat_amount = models.PositiveBigIntegerField(
+        _("VAT amount"),
+        null=True,
+        blank=True,
+        help_text=_("The VAT included in the amount, when the shop states it."),
+    )
     description = models.CharField(_("description"), max_length=255, blank=True)
     items = models.JSONField(
         _("order items"),

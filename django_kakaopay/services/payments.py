@@ -33,6 +33,7 @@ from .validation import (
     ItemInput,
     check_currency,
     check_redirects,
+    check_tax,
     customer_from,
     item_rows,
     new_reference,
@@ -56,8 +57,13 @@ def create_payment(
     user: AbstractBaseUser | AnonymousUser | None = None,
     terminal_type: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    tax_free_amount: int = 0,
+    vat_amount: int | None = None,
 ) -> Payment:
     """Record a payment in status ``created``; nothing is sent to the provider yet.
+
+    ``tax_free_amount`` is the part of ``amount`` exempt from VAT (``0 <=
+    tax_free_amount <= amount``); ``vat_amount``, when given, the VAT in it.
 
     Send the customer to ``payment.get_checkout_url()`` (or call
     :func:`start_payment`) to redirect them to KakaoPay.
@@ -67,6 +73,7 @@ def create_payment(
         currency = normalize_currency(currency)
     except (ValueError, CurrencyError) as exc:
         raise InvalidPaymentRequest(str(exc)) from exc
+    tax_free_amount, vat_amount = check_tax(amount, tax_free_amount, vat_amount)
     rows = item_rows(items)
     if rows and sum(row["quantity"] * row["unit_price"] for row in rows) != amount:
         raise InvalidPaymentRequest(_("The order items do not add up to the payment amount."))
@@ -98,6 +105,8 @@ def create_payment(
         user=signed_in(user),
         terminal_type=terminal_type or "",
         metadata=dict(metadata or {}),
+        tax_free_amount=tax_free_amount,
+        vat_amount=vat_amount,
     )
 
 
@@ -157,6 +166,8 @@ def _call_create(
         customer=payment.customer(),
         terminal_type=terminal,
         os_type=os_type,
+        tax_free_amount=payment.tax_free_amount,
+        vat_amount=payment.vat_amount,
     )
     try:
         instruction = backend.create_payment(provider_request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -75,6 +75,29 @@ def customer_from(customer: Customer | Mapping[str, str] | None) -> Customer:
             % {"unknown": ", ".join(sorted(unknown)), "known": ", ".join(sorted(known))}
         )
     return Customer(**{key: str(value) for key, value in customer.items()})
+
+
+def check_tax(amount: int, tax_free_amount: object, vat_amount: object) -> tuple[int, int | None]:
+    """The tax-free and VAT amounts of a payment of ``amount``, checked.
+
+    Both are whole amounts in the currency's minor unit: ``0 <= tax_free_amount
+    <= amount``, and the VAT, when given, is at most the taxable part.
+    """
+    if not (_whole(tax_free_amount) and 0 <= tax_free_amount <= amount):
+        raise InvalidPaymentRequest(
+            _("The tax-free amount must be a whole amount from 0 to the payment amount.")
+        )
+    if vat_amount is None:
+        return tax_free_amount, None
+    if not (_whole(vat_amount) and 0 <= vat_amount <= amount - tax_free_amount):
+        raise InvalidPaymentRequest(
+            _("The VAT amount must be a whole amount from 0 to the taxable part of the payment.")
+        )
+    return tax_free_amount, vat_amount
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_redirects(success_url: str, failure_url: str) -> None:

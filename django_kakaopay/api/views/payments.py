@@ -123,6 +123,8 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KakaoPayV
                 user=request.user,
                 terminal_type=values["terminal_type"] or None,
                 metadata=self.caller_metadata(),
+                tax_free_amount=values["tax_free_amount"],
+                vat_amount=values["vat_amount"],
             )
         except InvalidPaymentRequest as exc:
             raise as_validation_error(exc) from exc
