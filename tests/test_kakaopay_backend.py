@@ -641,3 +641,66 @@ class TestKakaoPayConformance(BackendConformance):
     def arrange_forged_return(self, backend: BaseBackend, ref: PaymentRef, params: Any) -> None:
         self.rsps.add(responses.POST, APPROVE, status=400, json={"error_code": -702})
         self.rsps.add(responses.POST, ORDER, json=order_answer("READY", reference=ref.reference))
+
+
+# -- reconciliation's expiry window (unverified; 15 minutes by default) -------------------
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+@pytest.mark.parametrize(
+    ("minutes", "order", "expected"),
+    [
+        (16, "READY", PaymentStatus.EXPIRED),
+        (16, "AUTH_PASSWORD", PaymentStatus.EXPIRED),
+        (14, "READY", PaymentStatus.PENDING),
+        (16, "SUCCESS_PAYMENT", PaymentStatus.PAID),
+        (16, "SOMETHING_NEW", PaymentStatus.PENDING),
+    ],
+)
+def test_reconcile_expires_only_after_the_order_says_not_approved(
+    minutes: int, order: str, expected: str
+) -> None:
+    from datetime import timedelta
+
+    payment = started_payment()
+    responses.add(responses.POST, ORDER, json=order_answer(order, reference=payment.reference))
+    now = payment.created_at + timedelta(minutes=minutes)
+    services.reconcile_payment(payment, now=now)
+    payment.refresh_from_db()
+    assert payment.status == expected
+    assert [c.request.url for c in responses.calls][-1] == ORDER
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_reconcile_expires_nothing_when_the_order_cannot_be_read() -> None:
+    from datetime import timedelta
+
+    payment = started_payment()
+    responses.add(responses.POST, ORDER, body=requests.exceptions.ConnectTimeout())
+    services.reconcile_payment(payment, now=payment.created_at + timedelta(hours=2))
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_an_approve_that_timed_out_is_settled_by_the_reconcile_job() -> None:
+    from datetime import timedelta
+
+    payment = started_payment()
+    responses.add(responses.POST, APPROVE, body=requests.exceptions.ReadTimeout())
+    Client().get(f"/kakaopay/return/{payment.return_token}/", {"pg_token": "token-1"})
+    payment.refresh_from_db()
+    assert payment.needs_reconciliation or payment.status == PaymentStatus.PENDING
+    responses.add(
+        responses.POST, ORDER, json=order_answer("SUCCESS_PAYMENT", reference=payment.reference)
+    )
+    report = services.reconcile(now=payment.created_at + timedelta(hours=1))
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID
+    assert report.results

@@ -137,6 +137,16 @@ class BaseBackend:
         """Whether inbound notifications can be authenticated."""
         return False
 
+    @property
+    def expiry_window(self) -> timedelta | None:
+        """How long an unfinished payment stays open at the provider, if it says.
+
+        ``kakaopay_reconcile`` expires a payment the provider still reports
+        open past it (only after a pull confirmed that); ``None``: the
+        ``EXPIRE_AFTER`` setting decides.
+        """
+        return None
+
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
 

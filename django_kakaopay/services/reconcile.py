@@ -160,13 +160,17 @@ def reconcile_payment(
 
     Found by id, or by reference and idempotency key when its creation timed
     out. Not found at all: ``failed``. Still pending more than
-    ``expire_after`` seconds (default ``EXPIRE_AFTER``) after it was created:
-    ``expired``. An unreachable provider changes nothing.
+    ``expire_after`` seconds after it was created: ``expired``. The default
+    is the backend's ``expiry_window`` when it declares one (KakaoPay's own
+    API), else ``EXPIRE_AFTER``. An unreachable provider changes nothing.
     """
     now = now or timezone.now()
-    expire_after = seconds_setting(expire_after, "EXPIRE_AFTER")
     old_status, was_unknown = payment.status, payment.needs_reconciliation
     backend = get_backend(payment.backend)
+    window = backend.expiry_window
+    if expire_after is None and window is not None:
+        expire_after = window.total_seconds()
+    expire_after = seconds_setting(expire_after, "EXPIRE_AFTER")
     try:
         snapshot = backend.fetch_payment(payment.as_ref())
     except ProviderError as exc:

@@ -134,7 +134,8 @@ def reconcile(
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=seconds_setting(older_than, "RECONCILE_AFTER"))
-    window = seconds_setting(expire_after, "EXPIRE_AFTER")
+    # Left unset, each payment's backend may bring its own window (KakaoPay's).
+    window = None if expire_after is None else seconds_setting(expire_after, "EXPIRE_AFTER")
     report = ReconcileReport()
     candidates = find_candidates(cutoff, backend=backend, limit=limit)
     if dry_run:
@@ -189,7 +190,7 @@ def _claim_and_reconcile(
     key: str,
     cutoff: datetime,
     now: datetime,
-    expire_after: float,
+    expire_after: float | None,
     source: ChangeSource | str,
 ) -> ReconcileResult:
     try:

@@ -91,7 +91,7 @@ class KakaoPayBackend(BaseBackend):
         return self.environment == "live"
 
     @property
-    def expiry_window(self) -> timedelta:
+    def expiry_window(self) -> timedelta | None:
         """How long a payment may stay unapproved before a pull may expire it (unverified)."""
         return self.settings.expiry
 
