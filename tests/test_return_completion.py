@@ -102,3 +102,11 @@ def test_the_completion_is_applied_and_logged_without_the_token() -> None:
     assert paid.evidence["step"] == "return"
     assert paid.evidence["parameters"] == ["pg_token"]
     assert "secret-token" not in str(paid.evidence)
+
+
+def test_a_never_started_payment_of_a_removed_backend_is_not_pulled() -> None:
+    """Nothing to ask, so the backend is not even looked up (as before the split)."""
+    payment = services.create_payment(amount=11000, items=HEADPHONES)
+    Payment.objects.filter(pk=payment.pk).update(backend="removed")
+    payment.refresh_from_db()
+    assert services.sync_payment(payment) is None

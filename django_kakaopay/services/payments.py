@@ -26,7 +26,14 @@ from ..status import OPEN_PAYMENT_STATUSES, PaymentStatus
 from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot
 from .provider_errors import fail_start, mark_unknown, record_error
-from .start_claim import await_start, claim_start, release_start
+from .start_claim import (
+    await_completion,
+    await_start,
+    claim_completion,
+    claim_start,
+    release_completion,
+    release_start,
+)
 from .transitions import actor_evidence
 from .urls import notification_url, return_url
 from .validation import (
@@ -135,7 +142,7 @@ def start_payment(
     try:
         _call_create(payment, request, source, os_type)
     finally:
-        release_start(payment, claim)
+        release_completion(payment, claim)
     return payment
 
 
@@ -211,10 +218,11 @@ def sync_payment(
     ``last_error``. ``actor``, the staff member who asked for the pull, is
     named in the evidence of what it changes.
     """
-    backend = get_backend(payment.backend)
+    # The backend is looked up only once there is something to ask (in _pull):
+    # a never-started payment of an alias no longer configured is no error.
     return _pull(
         payment,
-        lambda: backend.fetch_payment(payment.as_ref()),
+        lambda: get_backend(payment.backend).fetch_payment(payment.as_ref()),
         source=source,
         evidence={"step": "pull", **actor_evidence(actor)},
     )
@@ -250,12 +258,21 @@ def complete_return(
         # Settled already (a reload, a replayed link): nothing to complete,
         # so the provider is not asked to approve anything twice.
         return None
-    return _pull(
-        payment,
-        lambda: backend.complete_return(payment.as_ref(), given),
-        source=source,
-        evidence={"step": "return", "parameters": sorted(given)},
-    )
+    # The return hit many times at once asks the provider once; the others
+    # wait for that outcome (no transaction is held during the call).
+    claim = claim_completion(payment)
+    if claim is None:
+        await_completion(payment)
+        return None
+    try:
+        return _pull(
+            payment,
+            lambda: backend.complete_return(payment.as_ref(), given),
+            source=source,
+            evidence={"step": "return", "parameters": sorted(given)},
+        )
+    finally:
+        release_completion(payment, claim)
 
 
 def _pull(
