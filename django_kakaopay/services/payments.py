@@ -142,7 +142,7 @@ def start_payment(
     try:
         _call_create(payment, request, source, os_type)
     finally:
-        release_completion(payment, claim)
+        release_start(payment, claim)
     return payment
 
 

@@ -37,7 +37,14 @@ from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
 from .payments import RETURN_PARAMETER_LIMIT
 from .provider_errors import error_evidence, mark_unknown
-from .start_claim import await_start, claim_start, release_start
+from .start_claim import (
+    await_completion,
+    await_start,
+    claim_completion,
+    claim_start,
+    release_completion,
+    release_start,
+)
 from .transitions import actor_evidence, transition
 from .urls import notification_url, return_url
 from .validation import check_currency, check_redirects, customer_from, new_reference, signed_in
@@ -223,18 +230,26 @@ def complete_preapproval_return(
         preapproval.provider_preapproval_id or preapproval.needs_reconciliation
     ):
         return None
+    claim = claim_completion(preapproval)
+    if claim is None:  # another request is completing it: ask nothing
+        await_completion(preapproval)
+        return None
     try:
         snapshot = backend.complete_preapproval_return(preapproval.as_ref(), given)
     except ProviderError as exc:
         logger.info("Could not complete preapproval %s: %s", preapproval.pk, exc)
         Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
+        release_completion(preapproval, claim)
         return None
-    return apply_preapproval_snapshot(
-        preapproval,
-        snapshot,
-        source=source,
-        evidence={"step": "return", "parameters": sorted(given)},
-    )
+    try:
+        return apply_preapproval_snapshot(
+            preapproval,
+            snapshot,
+            source=source,
+            evidence={"step": "return", "parameters": sorted(given)},
+        )
+    finally:
+        release_completion(preapproval, claim)
 
 
 def cancel_preapproval(

@@ -88,3 +88,54 @@ def await_start(obj: Startable) -> None:
         time.sleep(min(pause, left))
         pause = min(pause * 2, _LONGEST_POLL)
     obj.refresh_from_db()
+
+
+# -- completing on return ----------------------------------------------------------------
+#
+# The same lease, on a row that is open (``created`` or ``pending``), guards the
+# completion of a return (KakaoPay's approve with ``pg_token``): a reload, or
+# the return hit many times at once, asks the provider once. The others wait
+# for the outcome and ask nothing.
+
+_OPEN = ("created", "pending")
+
+
+def claim_completion(obj: Startable) -> datetime | None:
+    """Stamp the lease on ``obj`` if it is still open and unclaimed; else ``None``."""
+    now = timezone.now()
+    until = now + timedelta(seconds=float(get_setting("START_CLAIM_SECONDS")))
+    claimed = (
+        type(obj)
+        ._default_manager.filter(pk=obj.pk, status__in=_OPEN)
+        .filter(Q(start_claimed_until__isnull=True) | Q(start_claimed_until__lt=now))
+        .update(start_claimed_until=until)
+    )
+    if not claimed:
+        return None
+    obj.start_claimed_until = until
+    return until
+
+
+def await_completion(obj: Startable) -> None:
+    """Wait, boundedly, for the request completing ``obj`` to finish; then refresh it."""
+    deadline = time.monotonic() + float(get_setting("CHECKOUT_WAIT_SECONDS"))
+    pause = _FIRST_POLL
+    while True:
+        obj.refresh_from_db(fields=["status", "start_claimed_until"])
+        until = obj.start_claimed_until
+        if obj.status not in _OPEN or until is None or until <= timezone.now():
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_POLL)
+    obj.refresh_from_db()
+
+
+def release_completion(obj: Startable, until: datetime) -> None:
+    """End this request's completion lease, unless it expired and was taken over."""
+    type(obj)._default_manager.filter(pk=obj.pk, start_claimed_until=until).update(
+        start_claimed_until=None
+    )
+    obj.start_claimed_until = None
