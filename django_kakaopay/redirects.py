@@ -37,8 +37,12 @@ def redirect_problem(value: str) -> str | None:
     try:
         parts = urlsplit(value)
         host = parts.hostname
+        _port = parts.port  # an unreadable port ("https://shop:80:90/") raises too
     except ValueError:  # a bracketed host that is no IP address: "https://[evil.example]/"
         return _("Enter a valid URL.")
+    if "@" in parts.netloc:
+        # "https://evil.example@shop/" reads to a person as evil.example.
+        return _("Enter a URL without a user name or password.")
     if not parts.scheme and not parts.netloc:
         if not value.startswith("/") or value.startswith("//"):
             return _("Enter an absolute URL or a path starting with a single '/'.")

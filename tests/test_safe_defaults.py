@@ -95,6 +95,9 @@ def test_with_no_setting_at_all_the_sandbox_is_refused_too() -> None:
         "javascript:alert(1)",
         "https://testserver.evil.example/",
         "https://evil.example\\@testserver/",
+        "https://evil.example@testserver/",
+        "https://user:pass@testserver/",
+        "https://testserver:80:90/",
         "thanks/",
         " /thanks/",
         # Bracketed hosts that are no IP address make urlsplit raise ValueError.
