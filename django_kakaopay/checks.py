@@ -17,6 +17,7 @@ from .conf import (
     DEFAULT_SETTINGS,
     backend_configs,
     default_backend_alias,
+    get_setting,
     sandbox_allowed,
 )
 
@@ -58,6 +59,37 @@ def _unknown_keys() -> list[checks.CheckMessage]:
     return found
 
 
+# Settings that are a number of seconds, bytes or rows; the smallest value that works.
+NUMERIC_SETTINGS = {
+    "START_CLAIM_SECONDS": 1,
+    "CHECKOUT_WAIT_SECONDS": 0,
+    "PROCESSING_REFRESH_SECONDS": 1,
+    "RECONCILE_AFTER": 0,
+    "EXPIRE_AFTER": 0,
+    "WEBHOOK_MAX_BODY_BYTES": 1024,
+    "WEBHOOK_REJECTED_KEEP": 0,
+    "WEBHOOK_STALE_AFTER": 0,
+    "API_PAGE_SIZE": 1,
+    "API_IDEMPOTENCY_WAIT": 0,
+}
+
+
+def _numbers() -> list[checks.CheckMessage]:
+    """A wrong number fails at the first checkout or notification; say so at start-up."""
+    found: list[checks.CheckMessage] = []
+    for name, least in NUMERIC_SETTINGS.items():
+        value = get_setting(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+            found.append(
+                checks.Error(
+                    f"KAKAOPAY[{name!r}] is {value!r}; it must be a number of at least {least}.",
+                    hint="See the settings reference in docs/configuration.md.",
+                    id="kakaopay.E009",
+                )
+            )
+    return found
+
+
 def _sandbox_in_production(alias: str) -> checks.CheckMessage:
     implicit = not (getattr(settings, "KAKAOPAY", None) or {}).get("BACKENDS")
     where = (
@@ -88,7 +120,7 @@ def check_settings(
         configs = backend_configs()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="kakaopay.E001")]
-    errors: list[checks.CheckMessage] = _unknown_keys()
+    errors: list[checks.CheckMessage] = [*_unknown_keys(), *_numbers()]
     default = default_backend_alias()
     if default not in configs:
         errors.append(

@@ -213,6 +213,32 @@ def test_misspelt_settings_are_reported_with_a_suggestion() -> None:
     assert "did you mean 'OPTIONS'?" in messages[1].msg
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("START_CLAIM_SECONDS", "120"),
+        ("START_CLAIM_SECONDS", 0),
+        ("CHECKOUT_WAIT_SECONDS", -1),
+        ("CHECKOUT_WAIT_SECONDS", True),
+        ("WEBHOOK_MAX_BODY_BYTES", 10),
+        ("API_PAGE_SIZE", None),
+    ],
+)
+def test_a_setting_that_is_not_a_usable_number_is_an_error(name: str, value: Any) -> None:
+    value_setting = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})
+    value_setting[name] = value
+    with override_settings(KAKAOPAY=value_setting):
+        (message,) = check_settings()
+    assert message.id == "kakaopay.E009"
+    assert name in message.msg
+
+
+def test_fractional_seconds_are_fine() -> None:
+    value = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": STAGING})
+    value["CHECKOUT_WAIT_SECONDS"] = 2.5
+    assert check_ids(value) == []
+
+
 def test_a_misspelt_sandbox_option_is_reported() -> None:
     found = config(sandbox={"BACKEND": SANDBOX, "OPTIONS": {**STAGING, "MERCHANT_NAM": "S"}})
     with override_settings(KAKAOPAY=found):
