@@ -42,6 +42,12 @@ account, no network). Put overrides in the environment or in
 ``SMART2PAY_SITE_ID`` (+ ``SMART2PAY_API_KEY``, ``SMART2PAY_ENVIRONMENT``,
 ``SMART2PAY_KRW_EXPONENT``)
     When set, adds the ``smart2pay`` backend (Smart2Pay, KakaoPay method 1135).
+``KAKAOPAY_DIRECT_SECRET_KEY`` (+ ``KAKAOPAY_DIRECT_CID``,
+``KAKAOPAY_DIRECT_ENVIRONMENT``, ``KAKAOPAY_DIRECT_AUTHORIZATION_SCHEME``)
+    When set, adds the ``kakaopay`` backend (KakaoPay's own Online Payment
+    API; test CID ``TC0ONETIME`` by default). With ``KAKAOPAY_BACKEND=kakaopay``
+    the shop pays through it. It sends no notifications: run
+    ``manage.py kakaopay_reconcile`` every few minutes.
 """
 
 from __future__ import annotations
@@ -192,6 +198,21 @@ if env("SMART2PAY_SITE_ID", default=""):
         KAKAOPAY_BACKENDS["smart2pay"]["OPTIONS"]["AMOUNT_EXPONENTS"] = {
             "KRW": env.int("SMART2PAY_KRW_EXPONENT")
         }
+
+if env("KAKAOPAY_DIRECT_SECRET_KEY", default=""):
+    KAKAOPAY_BACKENDS["kakaopay"] = {
+        "BACKEND": "django_kakaopay.backends.kakaopay.KakaoPayBackend",
+        "OPTIONS": {
+            "SECRET_KEY": env("KAKAOPAY_DIRECT_SECRET_KEY"),
+            "CID": env("KAKAOPAY_DIRECT_CID", default="TC0ONETIME"),
+            # Required and never derived from DEBUG: which money moves is explicit.
+            "ENVIRONMENT": env("KAKAOPAY_DIRECT_ENVIRONMENT", default="test"),
+        },
+    }
+    if env("KAKAOPAY_DIRECT_AUTHORIZATION_SCHEME", default=""):
+        KAKAOPAY_BACKENDS["kakaopay"]["OPTIONS"]["AUTHORIZATION_SCHEME"] = env(
+            "KAKAOPAY_DIRECT_AUTHORIZATION_SCHEME"
+        )
 
 KAKAOPAY = {
     "DEFAULT_BACKEND": env("KAKAOPAY_BACKEND", default="sandbox"),
