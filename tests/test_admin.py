@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -332,10 +333,29 @@ def test_sandbox_payment_links_to_its_sandbox_transaction(
     url = reverse("admin:django_kakaopay_payment_change", args=[paid_payment.pk])
     html = admin_client.get(url).content.decode()
     target = reverse(
-        "admin:django_kakaopay_sandboxtransaction_change", args=[paid_payment.provider_payment_id]
+        "admin:django_kakaopay_sandboxtransaction_change",
+        args=[quote(paid_payment.provider_payment_id)],
     )
     assert f'href="{target}"' in html
     assert admin_client.get(target).status_code == 200
+
+
+@pytest.mark.parametrize("provider_id", ["sbx_pay_25ab", "sbx_pay_2f3a", "sbx_pay_40ff"])
+def test_a_sandbox_link_survives_ids_the_admin_would_unquote(
+    admin_client: Client, provider_id: str
+) -> None:
+    """ "_25" reads to the admin as "%": unquoted, one id in fifty would not open."""
+    tx = SandboxTransaction.objects.create(
+        id=provider_id,
+        backend="sandbox",
+        kind="payment",
+        status="READY",
+        reference="ORD-Q",
+        amount=1000,
+        currency="KRW",
+    )
+    link = get_backend("sandbox").dashboard_url("payment", tx.pk)
+    assert admin_client.get(link).status_code == 200
 
 
 def test_a_configured_dashboard_url_is_used(admin_client: Client) -> None:

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from django.contrib.admin.utils import quote
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
@@ -148,7 +149,10 @@ class SandboxBackend(BaseBackend):
         if configured or not provider_id:
             return configured
         try:
-            return reverse("admin:django_kakaopay_sandboxtransaction_change", args=[provider_id])
+            # quote(): the admin unquotes "_25" and its kin, which sandbox ids can hold.
+            return reverse(
+                "admin:django_kakaopay_sandboxtransaction_change", args=[quote(provider_id)]
+            )
         except NoReverseMatch:
             return ""
 
