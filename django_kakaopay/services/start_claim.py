@@ -29,17 +29,17 @@ _FIRST_POLL = 0.02
 _LONGEST_POLL = 0.25
 
 
-def claim_start(obj: Startable) -> datetime | None:
-    """Stamp the lease on ``obj`` if it is still ``created`` and unclaimed.
+# The statuses in which each lease may be taken.
+_STARTABLE = ("created",)
+_OPEN = ("created", "pending")
 
-    Returns the lease's end (pass it to :func:`release_start`), or ``None``
-    when another request holds the lease or the row is no longer ``created``.
-    """
+
+def _claim(obj: Startable, statuses: tuple[str, ...]) -> datetime | None:
     now = timezone.now()
     until = now + timedelta(seconds=float(get_setting("START_CLAIM_SECONDS")))
     claimed = (
         type(obj)
-        ._default_manager.filter(pk=obj.pk, status="created")
+        ._default_manager.filter(pk=obj.pk, status__in=statuses)
         .filter(Q(start_claimed_until__isnull=True) | Q(start_claimed_until__lt=now))
         .update(start_claimed_until=until)
     )
@@ -49,24 +49,58 @@ def claim_start(obj: Startable) -> datetime | None:
     return until
 
 
-def release_start(obj: Startable, until: datetime) -> None:
-    """End this request's lease, unless it has expired and been taken over.
+def _is_held(obj: Startable, statuses: tuple[str, ...]) -> bool:
+    until = obj.start_claimed_until
+    return obj.status in statuses and until is not None and until > timezone.now()
 
-    Nothing is written when the lease already ended in the UPDATE that
-    recorded the provider's answer.
-    """
-    if obj.start_claimed_until != until:
-        return
+
+def _await(obj: Startable, statuses: tuple[str, ...], fields: list[str]) -> None:
+    deadline = time.monotonic() + float(get_setting("CHECKOUT_WAIT_SECONDS"))
+    pause = _FIRST_POLL
+    while True:
+        obj.refresh_from_db(fields=fields)
+        if not _is_held(obj, statuses):
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_POLL)
+    obj.refresh_from_db()
+
+
+def _release(obj: Startable, until: datetime) -> None:
     type(obj)._default_manager.filter(pk=obj.pk, start_claimed_until=until).update(
         start_claimed_until=None
     )
     obj.start_claimed_until = None
 
 
+# -- starting at the provider ------------------------------------------------------------
+
+
+def claim_start(obj: Startable) -> datetime | None:
+    """Stamp the lease on ``obj`` if it is still ``created`` and unclaimed.
+
+    Returns the lease's end (pass it to :func:`release_start`), or ``None``
+    when another request holds the lease or the row is no longer ``created``.
+    """
+    return _claim(obj, _STARTABLE)
+
+
+def release_start(obj: Startable, until: datetime) -> None:
+    """End this request's lease, unless it has expired and been taken over.
+
+    Nothing is written when the lease already ended in the UPDATE that
+    recorded the provider's answer.
+    """
+    if obj.start_claimed_until == until:
+        _release(obj, until)
+
+
 def is_being_started(obj: Startable) -> bool:
     """Whether another request holds a live lease on starting ``obj``."""
-    until = obj.start_claimed_until
-    return obj.status == "created" and until is not None and until > timezone.now()
+    return _is_held(obj, _STARTABLE)
 
 
 def await_start(obj: Startable) -> None:
@@ -75,19 +109,8 @@ def await_start(obj: Startable) -> None:
     Returns with ``obj`` refreshed from the database: started (a redirect URL
     or a later status), failed, or still being started when the wait ran out.
     """
-    deadline = time.monotonic() + float(get_setting("CHECKOUT_WAIT_SECONDS"))
-    pause = _FIRST_POLL
     fields = ["status", "redirect_url", "start_claimed_until", "needs_reconciliation"]
-    while True:
-        obj.refresh_from_db(fields=fields)
-        if not is_being_started(obj):
-            break
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, _LONGEST_POLL)
-    obj.refresh_from_db()
+    _await(obj, _STARTABLE, fields)
 
 
 # -- completing on return ----------------------------------------------------------------
@@ -97,45 +120,17 @@ def await_start(obj: Startable) -> None:
 # the return hit many times at once, asks the provider once. The others wait
 # for the outcome and ask nothing.
 
-_OPEN = ("created", "pending")
-
 
 def claim_completion(obj: Startable) -> datetime | None:
     """Stamp the lease on ``obj`` if it is still open and unclaimed; else ``None``."""
-    now = timezone.now()
-    until = now + timedelta(seconds=float(get_setting("START_CLAIM_SECONDS")))
-    claimed = (
-        type(obj)
-        ._default_manager.filter(pk=obj.pk, status__in=_OPEN)
-        .filter(Q(start_claimed_until__isnull=True) | Q(start_claimed_until__lt=now))
-        .update(start_claimed_until=until)
-    )
-    if not claimed:
-        return None
-    obj.start_claimed_until = until
-    return until
+    return _claim(obj, _OPEN)
 
 
 def await_completion(obj: Startable) -> None:
     """Wait, boundedly, for the request completing ``obj`` to finish; then refresh it."""
-    deadline = time.monotonic() + float(get_setting("CHECKOUT_WAIT_SECONDS"))
-    pause = _FIRST_POLL
-    while True:
-        obj.refresh_from_db(fields=["status", "start_claimed_until"])
-        until = obj.start_claimed_until
-        if obj.status not in _OPEN or until is None or until <= timezone.now():
-            break
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, _LONGEST_POLL)
-    obj.refresh_from_db()
+    _await(obj, _OPEN, ["status", "start_claimed_until"])
 
 
 def release_completion(obj: Startable, until: datetime) -> None:
     """End this request's completion lease, unless it expired and was taken over."""
-    type(obj)._default_manager.filter(pk=obj.pk, start_claimed_until=until).update(
-        start_claimed_until=None
-    )
-    obj.start_claimed_until = None
+    _release(obj, until)
