@@ -353,3 +353,89 @@ def test_a_timed_out_cancel_needs_reconciliation() -> None:
     assert preapproval.needs_reconciliation
     assert preapproval.status == PreapprovalStatus.ACTIVE
     assert preapproval.cancel_requested_at is not None
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_first_charge_is_refunded_on_the_subscription_cid() -> None:
+    preapproval = agreed()
+    first = Payment.objects.get(preapproval=preapproval)
+    remaining = amount(PLAN)
+    responses.add(
+        responses.POST,
+        ORDER,
+        json={"tid": TID, "status": "SUCCESS_PAYMENT", "cancel_available_amount": remaining},
+    )
+    responses.add(
+        responses.POST,
+        f"{BASE}/online/v1/payment/cancel",
+        json={
+            "aid": "A9999999999999999999",
+            "tid": TID,
+            "status": "CANCEL_PAYMENT",
+            "approved_cancel_amount": remaining,
+        },
+    )
+    services.request_refund(first, PLAN)
+    assert sent(responses.calls[-2])["cid"] == "TCSUBSCRIP"
+    assert sent(responses.calls[-1])["cid"] == "TCSUBSCRIP"
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_known_sid_is_never_replaced() -> None:
+    preapproval = agreed()
+    responses.add(
+        responses.POST, STATUS, json={**status_answer("ACTIVE"), "sid": "S9999999999999999999"}
+    )
+    services.sync_preapproval(preapproval)
+    preapproval.refresh_from_db()
+    assert preapproval.provider_preapproval_id == SID
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_timed_out_approve_is_settled_by_a_pull_with_the_first_charge() -> None:
+    preapproval = started()
+    responses.add(responses.POST, APPROVE, body=requests.exceptions.ReadTimeout())
+    services.complete_preapproval_return(preapproval, {"pg_token": "token-1"})
+    preapproval.refresh_from_db()
+    assert preapproval.needs_reconciliation
+    order = {
+        "tid": TID,
+        "sid": SID,
+        "status": "SUCCESS_PAYMENT",
+        "partner_order_id": f"{preapproval.reference}-2026-12",
+        "partner_user_id": preapproval.reference,
+        "amount": amount(PLAN),
+    }
+    responses.add(responses.POST, ORDER, json=order)
+    services.sync_preapproval(preapproval)
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.ACTIVE
+    assert preapproval.provider_preapproval_id == SID
+    assert not preapproval.needs_reconciliation
+    first = Payment.objects.get(preapproval=preapproval)
+    assert (first.billing_period, first.status) == ("2026-12", PaymentStatus.PAID)
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_paid_first_payment_without_a_sid_is_left_for_a_person() -> None:
+    preapproval = started()
+    responses.add(responses.POST, APPROVE, body=requests.exceptions.ReadTimeout())
+    services.complete_preapproval_return(preapproval, {"pg_token": "token-1"})
+    responses.add(
+        responses.POST,
+        ORDER,
+        json={"tid": TID, "status": "SUCCESS_PAYMENT", "amount": amount(PLAN)},
+    )
+    services.sync_preapproval(preapproval)
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.PENDING
+    assert preapproval.needs_reconciliation
+    assert preapproval.provider_payload["tid"] == TID
