@@ -439,3 +439,27 @@ def test_a_paid_first_payment_without_a_sid_is_left_for_a_person() -> None:
     assert preapproval.status == PreapprovalStatus.PENDING
     assert preapproval.needs_reconciliation
     assert preapproval.provider_payload["tid"] == TID
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_timed_out_approve_is_settled_by_the_reconcile_job() -> None:
+    from django_kakaopay.services.reconcile import reconcile_preapproval
+
+    preapproval = started()
+    responses.add(responses.POST, APPROVE, body=requests.exceptions.ReadTimeout())
+    services.complete_preapproval_return(preapproval, {"pg_token": "token-1"})
+    preapproval.refresh_from_db()
+    order = {
+        "tid": TID,
+        "sid": SID,
+        "status": "SUCCESS_PAYMENT",
+        "partner_order_id": f"{preapproval.reference}-2026-12",
+        "amount": amount(PLAN),
+    }
+    responses.add(responses.POST, ORDER, json=order)
+    reconcile_preapproval(preapproval)
+    preapproval.refresh_from_db()
+    assert preapproval.status == PreapprovalStatus.ACTIVE
+    assert Payment.objects.get(preapproval=preapproval).status == PaymentStatus.PAID
