@@ -91,6 +91,9 @@ class PaymentRef:
     provider_payment_id: str = ""
     provider_session_id: str = ""
     idempotency_key: str = ""
+    # The agreement's reference when the payment is a charge on one (its
+    # first payment included): some providers look charges up differently.
+    preapproval_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ class PreapprovalRequest:
     customer: Customer = field(default_factory=Customer)
     max_amount: int | None = None
     terminal_type: str = TerminalType.WEB
+    # For providers whose agreement is made by a first payment: its amount
+    # (the billing plan's) and its reference (the first period's charge).
+    first_amount: int | None = None
+    first_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,9 @@ class PreapprovalRef:
     reference: str
     provider_preapproval_id: str = ""
     idempotency_key: str = ""
+    # What the provider last said about the agreement (its ids before the
+    # agreement's own one, for instance).
+    provider_payload: JSON = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,6 +194,9 @@ class PreapprovalSnapshot:
     occurred_at: datetime | None = None
     message: str = ""
     raw: JSON = field(default_factory=dict)
+    # The payment that made the agreement, when the provider takes one: the
+    # services record it as the charge of the plan's first period.
+    first_charge: PaymentSnapshot | None = None
 
 
 Snapshot = PaymentSnapshot | RefundSnapshot | PreapprovalSnapshot

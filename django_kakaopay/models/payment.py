@@ -229,6 +229,7 @@ class Payment(MoneyDisplayMixin, CustomerFields, ProviderTrackedFields):
             provider_payment_id=self.provider_payment_id,
             provider_session_id=self.provider_session_id,
             idempotency_key=self.idempotency_key,
+            preapproval_reference=self.preapproval.reference if self.preapproval else "",
         )
 
     def get_checkout_url(self) -> str:

@@ -194,4 +194,5 @@ class Preapproval(CustomerFields, ProviderTrackedFields):
             reference=self.reference,
             provider_preapproval_id=self.provider_preapproval_id,
             idempotency_key=self.idempotency_key,
+            provider_payload=dict(self.provider_payload or {}),
         )

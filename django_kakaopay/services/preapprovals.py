@@ -35,6 +35,7 @@ from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import OPEN_PREAPPROVAL_STATUSES, PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
+from .first_charge import first_charge_terms, record_first_charge
 from .payments import RETURN_PARAMETER_LIMIT
 from .provider_errors import error_evidence, mark_unknown
 from .start_claim import (
@@ -130,6 +131,7 @@ def _call_create(
     preapproval: Preapproval, request: HttpRequest | None, source: ChangeSource | str
 ) -> None:
     backend = get_backend(preapproval.backend)
+    first_amount, first_reference = first_charge_terms(preapproval)
     provider_request = PreapprovalRequest(
         reference=preapproval.reference,
         currency=preapproval.currency,
@@ -142,6 +144,8 @@ def _call_create(
         terminal_type=(
             terminal_type_for_request(request) if request is not None else TerminalType.WEB
         ),
+        first_amount=first_amount,
+        first_reference=first_reference,
     )
     try:
         instruction = backend.create_preapproval(provider_request)
@@ -196,9 +200,11 @@ def sync_preapproval(
         logger.info("Could not pull preapproval %s: %s", preapproval.pk, exc)
         Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
         return None
-    return apply_preapproval_snapshot(
+    result = apply_preapproval_snapshot(
         preapproval, snapshot, source=source, evidence={"step": "pull", **actor_evidence(actor)}
     )
+    record_first_charge(preapproval, snapshot.first_charge, source=source)
+    return result
 
 
 def complete_preapproval_return(
@@ -236,18 +242,26 @@ def complete_preapproval_return(
         return None
     try:
         snapshot = backend.complete_preapproval_return(preapproval.as_ref(), given)
+    except OutcomeUnknown as exc:
+        # The provider may have made the agreement (and taken a first payment).
+        mark_unknown(preapproval, exc)
+        preapproval.refresh_from_db()
+        release_completion(preapproval, claim)
+        return None
     except ProviderError as exc:
         logger.info("Could not complete preapproval %s: %s", preapproval.pk, exc)
         Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
         release_completion(preapproval, claim)
         return None
     try:
-        return apply_preapproval_snapshot(
+        result = apply_preapproval_snapshot(
             preapproval,
             snapshot,
             source=source,
             evidence={"step": "return", "parameters": sorted(given)},
         )
+        record_first_charge(preapproval, snapshot.first_charge, source=source)
+        return result
     finally:
         release_completion(preapproval, claim)
 

@@ -47,6 +47,7 @@ from ..status import (
     RefundStatus,
 )
 from .apply import Outcome, apply_payment_snapshot, apply_preapproval_snapshot
+from .first_charge import record_first_charge
 from .preapprovals import send_cancel
 from .provider_errors import error_evidence
 from .reconcile_report import ReconcileOutcome, ReconcileResult, result_of
@@ -332,6 +333,7 @@ def reconcile_preapproval(
             preapproval, "preapproval", old_status, was_unknown, str(exc), unknown=True
         )
     apply_preapproval_snapshot(preapproval, snapshot, source=source, evidence={"step": "reconcile"})
+    record_first_charge(preapproval, snapshot.first_charge, source=source)
     return _after_pull(
         preapproval, "preapproval", snapshot, now, expire_after, source, old_status, was_unknown
     )

@@ -1,4 +1,4 @@
-"""KakaoPay's own Online Payment API: one-time payments and partial cancels.
+"""KakaoPay's own Online Payment API: one-time payments, partial cancels and subscriptions.
 
 The merchant's CID and secret key come from the KakaoPay developer center.
 A payment is prepared (``ready``), the customer approves it at KakaoPay and
@@ -16,6 +16,8 @@ Where to look:
     the ``ready`` body, the return URLs and the customer's redirect;
 ``payments.py``
     preparing, approving, pulling and cancelling payments;
+``subscriptions.py``
+    agreements (SIDs) made by a first payment, and their charges;
 ``maps.py``
     KakaoPay's statuses and amounts, and ours for each;
 ``backend.py``

@@ -15,15 +15,24 @@ from typing import Any, ClassVar
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...exceptions import MalformedWebhook, WebhookAuthenticationError
+from ...exceptions import (
+    MalformedWebhook,
+    ProviderConfigurationError,
+    WebhookAuthenticationError,
+)
 from ..base import BaseBackend
 from ..configuration import ensure_configured
 from ..types import (
     Capability,
+    ChargeRequest,
     ParsedWebhook,
     PaymentRef,
     PaymentRequest,
     PaymentSnapshot,
+    PreapprovalRedirect,
+    PreapprovalRef,
+    PreapprovalRequest,
+    PreapprovalSnapshot,
     RedirectInstruction,
     RefundRequest,
     RefundSnapshot,
@@ -38,10 +47,14 @@ from .options import (
     option_warnings,
 )
 from .payments import KakaoPayPayments
+from .subscriptions import KakaoPaySubscriptions
 
 MISCONFIGURED = gettext_lazy(
     "The KakaoPay backend %(alias)s is misconfigured: %(problems)s. "
     "Run manage.py check for details."
+)
+NO_SUBSCRIPTION_CID = gettext_lazy(
+    "The KakaoPay backend %(alias)s has no SUBSCRIPTION_CID, so it offers no subscriptions."
 )
 
 
@@ -53,7 +66,7 @@ class KakaoPayBackend(BaseBackend):
     display_name: ClassVar[str] = "KakaoPay"
     currencies: ClassVar[frozenset[str]] = frozenset({"KRW"})
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.REFUNDS, Capability.PARTIAL_REFUNDS}
+        {Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.PREAPPROVALS}
     )
     is_sandbox_backend: ClassVar[bool] = False
     # No idempotency key exists: a timed-out cancel is never sent again on its
@@ -70,6 +83,12 @@ class KakaoPayBackend(BaseBackend):
         self.client = http_client(self.settings, self.options)
         self.api = KakaoPayApi(self.client)
         self._payments = KakaoPayPayments(self.api, self.settings.cid)
+        self._subscriptions = KakaoPaySubscriptions(
+            self.api,
+            self._payments,
+            self.settings.subscription_cid,
+            allow_zero_won=self.settings.allow_zero_won,
+        )
 
     # configuration ---------------------------------------------------------
 
@@ -84,6 +103,12 @@ class KakaoPayBackend(BaseBackend):
     @classmethod
     def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
         return option_warnings(options)
+
+    def supports(self, capability: Capability) -> bool:
+        """Agreements only with a ``SUBSCRIPTION_CID``."""
+        if capability == Capability.PREAPPROVALS and not self.settings.subscription_cid:
+            return False
+        return super().supports(capability)
 
     @property
     def is_live(self) -> bool:
@@ -112,7 +137,7 @@ class KakaoPayBackend(BaseBackend):
 
     def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
         self._ensure_configured()
-        return self._payments.fetch(ref)
+        return self._payments.fetch(ref, cid=self._cid_for(ref))
 
     def complete_return(self, ref: PaymentRef, params: Mapping[str, str]) -> PaymentSnapshot:
         """Approve with the ``pg_token`` the browser brought; KakaoPay's answer is the proof.
@@ -125,7 +150,41 @@ class KakaoPayBackend(BaseBackend):
 
     def refund_payment(self, request: RefundRequest) -> RefundSnapshot:
         self._ensure_configured()
-        return self._payments.refund(request)
+        return self._payments.refund(request, cid=self._cid_for(request.payment))
+
+    def _cid_for(self, ref: PaymentRef) -> str:
+        """A charge on an agreement (its first payment too) lives on ``SUBSCRIPTION_CID``."""
+        return self.settings.subscription_cid if ref.preapproval_reference else self.settings.cid
+
+    # subscriptions (SID) -----------------------------------------------------
+
+    def _ensure_subscriptions(self) -> None:
+        self._ensure_configured()
+        if not self.settings.subscription_cid:
+            raise ProviderConfigurationError(NO_SUBSCRIPTION_CID % {"alias": self.alias})
+
+    def create_preapproval(self, request: PreapprovalRequest) -> PreapprovalRedirect:
+        self._ensure_subscriptions()
+        return self._subscriptions.create(request)
+
+    def complete_preapproval_return(
+        self, ref: PreapprovalRef, params: Mapping[str, str]
+    ) -> PreapprovalSnapshot:
+        """Approve the first payment with the ``pg_token``; the ``sid`` it answers makes the agreement."""
+        self._ensure_subscriptions()
+        return self._subscriptions.complete(ref, params)
+
+    def fetch_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        self._ensure_subscriptions()
+        return self._subscriptions.fetch(ref)
+
+    def charge_preapproval(self, request: ChargeRequest) -> PaymentSnapshot:
+        self._ensure_subscriptions()
+        return self._subscriptions.charge(request)
+
+    def cancel_preapproval(self, ref: PreapprovalRef) -> PreapprovalSnapshot:
+        self._ensure_subscriptions()
+        return self._subscriptions.cancel(ref)
 
     # notifications: there are none -------------------------------------------
 

@@ -84,6 +84,16 @@ class KakaoPayPayments:
 
     def order(self, ref: PaymentRef, *, cid: str = "") -> Mapping[str, Any]:
         tid = ref.provider_payment_id
+        if not tid and ref.preapproval_reference:
+            # A charge whose call timed out: KakaoPay may have taken the money,
+            # but finds payments by tid only. Left for a person.
+            raise OutcomeUnknown(
+                _(
+                    "KakaoPay never sent a tid for the charge %(reference)s, so it cannot "
+                    "be looked up; check it in KakaoPay's merchant admin."
+                )
+                % {"reference": ref.reference}
+            )
         if not tid:
             # ready never answered: KakaoPay finds orders by tid only, and the
             # customer, without the link, cannot have paid.
@@ -135,10 +145,11 @@ class KakaoPayPayments:
         snapshot = approval_snapshot(approved, ref.reference)
         return snapshot if snapshot.status is not None else self.fetch(ref)
 
-    def refund(self, request: RefundRequest) -> RefundSnapshot:
+    def refund(self, request: RefundRequest, *, cid: str = "") -> RefundSnapshot:
         """Cancel ``request.amount`` of the payment, splitting tax-free and VAT as KakaoPay left them."""
         ref = request.payment
-        order = self.order(ref)
+        cid = cid or self.cid
+        order = self.order(ref, cid=cid)
         available = order.get("cancel_available_amount")
         available_total = total(available)
         if available_total is not None and request.amount > available_total:
@@ -155,7 +166,7 @@ class KakaoPayPayments:
                 status_code=400,
             )
         body: dict[str, Any] = {
-            "cid": self.cid,
+            "cid": cid,
             "tid": ref.provider_payment_id,
             "cancel_amount": request.amount,
             "cancel_tax_free_amount": cancel_tax_free(request.amount, available),
