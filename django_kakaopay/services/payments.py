@@ -12,6 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from ..backends.base import BaseBackend
 from ..backends.types import Customer, PaymentRequest, PaymentSnapshot, TerminalType
 from ..conf import default_backend_alias, get_backend
 from ..exceptions import (
@@ -27,11 +28,9 @@ from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_payment_snapshot
 from .provider_errors import fail_start, mark_unknown, record_error
 from .start_claim import (
-    await_completion,
     await_start,
-    claim_completion,
     claim_start,
-    release_completion,
+    completion_lease,
     release_start,
 )
 from .transitions import actor_evidence
@@ -246,11 +245,7 @@ def complete_return(
     applied is the provider's answer. A backend that needs none is pulled.
     """
     backend = get_backend(payment.backend)
-    given = {
-        name: str(params[name])[:RETURN_PARAMETER_LIMIT]
-        for name in backend.return_parameters
-        if params.get(name)
-    }
+    given = declared_return_parameters(backend, params)
     if not given:
         return sync_payment(payment, source=source)
     payment.refresh_from_db(fields=["status"])
@@ -260,19 +255,24 @@ def complete_return(
         return None
     # The return hit many times at once asks the provider once; the others
     # wait for that outcome (no transaction is held during the call).
-    claim = claim_completion(payment)
-    if claim is None:
-        await_completion(payment)
-        return None
-    try:
+    with completion_lease(payment) as held:
+        if not held:
+            return None
         return _pull(
             payment,
             lambda: backend.complete_return(payment.as_ref(), given),
             source=source,
             evidence={"step": "return", "parameters": sorted(given)},
         )
-    finally:
-        release_completion(payment, claim)
+
+
+def declared_return_parameters(backend: BaseBackend, params: Mapping[str, str]) -> dict[str, str]:
+    """The return URL's parameters ``backend`` declares, each cut to a bounded length."""
+    return {
+        name: str(params[name])[:RETURN_PARAMETER_LIMIT]
+        for name in backend.return_parameters
+        if params.get(name)
+    }
 
 
 def _pull(

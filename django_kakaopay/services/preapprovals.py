@@ -36,14 +36,12 @@ from ..status import OPEN_PREAPPROVAL_STATUSES, PreapprovalStatus
 from ..terminal import terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
 from .first_charge import first_charge_terms, record_first_charge
-from .payments import RETURN_PARAMETER_LIMIT
+from .payments import declared_return_parameters
 from .provider_errors import error_evidence, mark_unknown
 from .start_claim import (
-    await_completion,
     await_start,
-    claim_completion,
     claim_start,
-    release_completion,
+    completion_lease,
     release_start,
 )
 from .transitions import actor_evidence, transition
@@ -222,11 +220,7 @@ def complete_preapproval_return(
     twice); without parameters the agreement is pulled.
     """
     backend = get_backend(preapproval.backend)
-    given = {
-        name: str(params[name])[:RETURN_PARAMETER_LIMIT]
-        for name in backend.return_parameters
-        if params.get(name)
-    }
+    given = declared_return_parameters(backend, params)
     if not given:
         return sync_preapproval(preapproval, source=source)
     preapproval.refresh_from_db(fields=["status"])
@@ -236,24 +230,20 @@ def complete_preapproval_return(
         preapproval.provider_preapproval_id or preapproval.needs_reconciliation
     ):
         return None
-    claim = claim_completion(preapproval)
-    if claim is None:  # another request is completing it: ask nothing
-        await_completion(preapproval)
-        return None
-    try:
-        snapshot = backend.complete_preapproval_return(preapproval.as_ref(), given)
-    except OutcomeUnknown as exc:
-        # The provider may have made the agreement (and taken a first payment).
-        mark_unknown(preapproval, exc)
-        preapproval.refresh_from_db()
-        release_completion(preapproval, claim)
-        return None
-    except ProviderError as exc:
-        logger.info("Could not complete preapproval %s: %s", preapproval.pk, exc)
-        Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
-        release_completion(preapproval, claim)
-        return None
-    try:
+    with completion_lease(preapproval) as held:
+        if not held:  # another request completed it: ask nothing
+            return None
+        try:
+            snapshot = backend.complete_preapproval_return(preapproval.as_ref(), given)
+        except OutcomeUnknown as exc:
+            # The provider may have made the agreement (and taken a first payment).
+            mark_unknown(preapproval, exc)
+            preapproval.refresh_from_db()
+            return None
+        except ProviderError as exc:
+            logger.info("Could not complete preapproval %s: %s", preapproval.pk, exc)
+            Preapproval.objects.filter(pk=preapproval.pk).update(last_error=str(exc))
+            return None
         result = apply_preapproval_snapshot(
             preapproval,
             snapshot,
@@ -262,8 +252,6 @@ def complete_preapproval_return(
         )
         record_first_charge(preapproval, snapshot.first_charge, source=source)
         return result
-    finally:
-        release_completion(preapproval, claim)
 
 
 def cancel_preapproval(

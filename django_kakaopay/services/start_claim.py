@@ -13,6 +13,8 @@ the provider deduplicates.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db.models import Q
@@ -134,3 +136,18 @@ def await_completion(obj: Startable) -> None:
 def release_completion(obj: Startable, until: datetime) -> None:
     """End this request's completion lease, unless it expired and was taken over."""
     _release(obj, until)
+
+
+@contextmanager
+def completion_lease(obj: Startable) -> Iterator[bool]:
+    """Hold the completion lease on ``obj`` for the block; ``False`` when another
+    request holds it (then its outcome has been awaited and ``obj`` refreshed)."""
+    claim = claim_completion(obj)
+    if claim is None:
+        await_completion(obj)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        release_completion(obj, claim)
