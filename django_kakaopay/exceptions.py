@@ -31,11 +31,15 @@ class ProviderError(KakaoPayError):
         status_code: int | None = None,
         request_id: str = "",
         codes: tuple[str, ...] = (),
+        customer_message: str = "",
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.request_id = request_id
         self.codes = codes
+        # What the provider says the customer may read (a refusal's reason,
+        # such as a card limit); empty when it said nothing fit to show.
+        self.customer_message = customer_message
 
 
 class ProviderConfigurationError(ProviderError):

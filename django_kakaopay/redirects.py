@@ -10,9 +10,11 @@ its ``"*"`` wildcard) and ``KAKAOPAY["ALLOWED_REDIRECT_HOSTS"]``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.http.request import validate_host
 from django.utils.translation import gettext as _
 
@@ -60,3 +62,17 @@ def redirect_problem(value: str) -> str | None:
 def is_safe_redirect(value: str) -> bool:
     """Whether a stored URL may still be redirected to (the rule may have tightened since)."""
     return bool(value) and redirect_problem(value) is None
+
+
+class ProviderLinkRedirect(HttpResponseRedirect):
+    """A redirect to the link a provider gave for its payment page.
+
+    Django's redirect allows http, https and ftp; a wallet's app link
+    (``kakaotalk://``, ``intent://``) is allowed only when the backend
+    declares its scheme, and ftp never. Anything else raises
+    :class:`~django.core.exceptions.DisallowedRedirect`.
+    """
+
+    def __init__(self, url: str, app_schemes: Iterable[str] = ()) -> None:
+        self.allowed_schemes = ["http", "https", *sorted(app_schemes)]
+        super().__init__(url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import DisallowedRedirect
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,10 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .conf import get_setting
+from .conf import get_backend, get_setting
 from .exceptions import BackendNotFound, KakaoPayError
 from .models import Payment, Preapproval
-from .redirects import is_safe_redirect
+from .redirects import ProviderLinkRedirect, is_safe_redirect
 from .status import (
     OPEN_PAYMENT_STATUSES,
     OPEN_PREAPPROVAL_STATUSES,
@@ -64,7 +65,7 @@ def _send_on(
 ) -> HttpResponseBase:
     """Where a checkout request goes once the start was tried, here or by a racing request."""
     if obj.status in open_statuses and obj.redirect_url:
-        return redirect(obj.redirect_url)
+        return _to_provider(request, obj)
     if services.is_being_started(obj):
         # Another request is still waiting for the provider (a double click on
         # a slow provider): show "processing", which reloads this page.
@@ -72,6 +73,21 @@ def _send_on(
     if obj.status in open_statuses:
         return _start_failed(request, obj)
     return redirect("kakaopay:return", token=obj.return_token)
+
+
+def _to_provider(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponseBase:
+    """The provider's page, or the app its link opens (a scheme the backend declares)."""
+    try:
+        schemes = get_backend(obj.backend).app_link_schemes
+    except BackendNotFound:
+        schemes = frozenset()
+    try:
+        return ProviderLinkRedirect(obj.redirect_url, schemes)
+    except DisallowedRedirect:
+        logger.error(
+            "The provider's link for %s %s has a scheme not allowed", obj._meta.model_name, obj.pk
+        )
+        return _start_failed(request, obj)
 
 
 @never_cache

@@ -25,6 +25,7 @@ PROVIDER_FIELDS = (
     "provider_updated_at",
     "needs_reconciliation",
     "last_error",
+    "failure_message",
     "payload_display",
 )
 

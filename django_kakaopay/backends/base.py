@@ -82,6 +82,10 @@ class BaseBackend:
     # Query parameters of the return URL that ``complete_return`` needs, if any.
     # Nothing else the browser brings reaches the backend.
     return_parameters: ClassVar[tuple[str, ...]] = ()
+    # URL schemes besides http(s) that the provider's customer links may use
+    # (an app scheme that opens a wallet app); the checkout view redirects to
+    # no other.
+    app_link_schemes: ClassVar[frozenset[str]] = frozenset()
 
     # Where the provider's merchant dashboard shows one object, with ``{id}``
     # (and optionally ``{kind}``) to fill in. Empty unless the provider

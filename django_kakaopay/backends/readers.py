@@ -108,3 +108,16 @@ def strings(value: object) -> tuple[str, ...]:
     if isinstance(value, Sequence):
         return tuple(item for item in value if isinstance(item, str) and item)
     return ()
+
+
+CUSTOMER_TEXT_LIMIT = 255
+
+
+def customer_text(value: object) -> str:
+    """A provider's message for the customer, fit to show: one line, printable, bounded.
+
+    Only a message from the provider's own server answer may be passed here,
+    never one from the browser's query string, which anyone can write.
+    """
+    words = "".join(ch if ch.isprintable() else " " for ch in text(value)).split()
+    return " ".join(words)[:CUSTOMER_TEXT_LIMIT]

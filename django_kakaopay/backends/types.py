@@ -116,6 +116,7 @@ class PreapprovalRequest:
     customer: Customer = field(default_factory=Customer)
     max_amount: int | None = None
     terminal_type: str = TerminalType.WEB
+    os_type: str = ""
     # For providers whose agreement is made by a first payment: its amount
     # (the billing plan's) and its reference (the first period's charge).
     first_amount: int | None = None
@@ -169,6 +170,9 @@ class PaymentSnapshot:
     occurred_at: datetime | None = None
     message: str = ""
     raw: JSON = field(default_factory=dict)
+    # What the provider says the customer may read about a failure (see
+    # ``readers.customer_text``); shown on the result page.
+    customer_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,7 @@ class PreapprovalSnapshot:
     # The payment that made the agreement, when the provider takes one: the
     # services record it as the charge of the plan's first period.
     first_charge: PaymentSnapshot | None = None
+    customer_message: str = ""
 
 
 Snapshot = PaymentSnapshot | RefundSnapshot | PreapprovalSnapshot

@@ -66,6 +66,14 @@ class ProviderTrackedFields(models.Model):
         ),
     )
     last_error = models.TextField(_("last error"), blank=True)
+    failure_message = models.CharField(
+        _("failure message"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "Why the provider refused, in words the customer may read; shown on the result page."
+        ),
+    )
     reconciled_at = models.DateTimeField(
         _("last reconciled at"),
         null=True,

@@ -83,6 +83,10 @@ def refresh_tracking(obj: Tracked, snapshot: PaymentSnapshot | PreapprovalSnapsh
     ):
         obj.provider_updated_at = snapshot.occurred_at
         changed.append("provider_updated_at")
+    message = getattr(snapshot, "customer_message", "")
+    if message and message != obj.failure_message:
+        obj.failure_message = message
+        changed.append("failure_message")
     if snapshot.status is not None and obj.needs_reconciliation:
         # A definite answer from the provider settles an unknown outcome.
         obj.needs_reconciliation = False

@@ -33,7 +33,7 @@ from ..exceptions import (
 from ..models import ChangeSource, Preapproval
 from ..money import CurrencyError, normalize_currency, validate_amount
 from ..status import OPEN_PREAPPROVAL_STATUSES, PreapprovalStatus
-from ..terminal import terminal_type_for_request
+from ..terminal import os_type_for_request, terminal_type_for_request
 from .apply import ApplyResult, apply_preapproval_snapshot
 from .first_charge import first_charge_terms, record_first_charge
 from .payments import declared_return_parameters
@@ -142,6 +142,7 @@ def _call_create(
         terminal_type=(
             terminal_type_for_request(request) if request is not None else TerminalType.WEB
         ),
+        os_type=os_type_for_request(request) if request is not None else "",
         first_amount=first_amount,
         first_reference=first_reference,
     )
@@ -150,7 +151,9 @@ def _call_create(
     except ProviderRejected as exc:
         with transaction.atomic():
             locked = Preapproval.objects.select_for_update().get(pk=preapproval.pk)
-            Preapproval.objects.filter(pk=locked.pk).update(last_error=str(exc))
+            Preapproval.objects.filter(pk=locked.pk).update(
+                last_error=str(exc), failure_message=exc.customer_message
+            )
             transition(
                 locked, PreapprovalStatus.FAILED, source=source, evidence=error_evidence(exc)
             )

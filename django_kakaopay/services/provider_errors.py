@@ -41,7 +41,8 @@ def fail_start(
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         locked.last_error = str(exc)
-        locked.save(update_fields=["last_error", "updated_at"])
+        locked.failure_message = exc.customer_message
+        locked.save(update_fields=["last_error", "failure_message", "updated_at"])
         transition(
             locked,
             PaymentStatus.FAILED,

@@ -46,6 +46,7 @@ from .options import (
     option_problems,
     option_warnings,
 )
+from .payment_request import APP_LINK_SCHEMES
 from .payments import KakaoPayPayments
 from .subscriptions import KakaoPaySubscriptions
 
@@ -74,6 +75,7 @@ class KakaoPayBackend(BaseBackend):
     idempotency_window: ClassVar[timedelta | None] = timedelta(0)
     webhook_auth: ClassVar[WebhookAuth] = WebhookAuth.NONE
     return_parameters: ClassVar[tuple[str, ...]] = ("pg_token",)
+    app_link_schemes: ClassVar[frozenset[str]] = APP_LINK_SCHEMES
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
@@ -82,7 +84,9 @@ class KakaoPayBackend(BaseBackend):
         self.environment = self.settings.environment
         self.client = http_client(self.settings, self.options)
         self.api = KakaoPayApi(self.client)
-        self._payments = KakaoPayPayments(self.api, self.settings.cid)
+        self._payments = KakaoPayPayments(
+            self.api, self.settings.cid, prefer_app_scheme=self.settings.prefer_app_scheme
+        )
         self._subscriptions = KakaoPaySubscriptions(
             self.api,
             self._payments,

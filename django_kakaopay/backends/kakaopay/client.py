@@ -25,7 +25,7 @@ from ...exceptions import (
     ProviderRejected,
 )
 from ..http import HttpClient, HttpResponse, client_from_options, unreadable_answer
-from ..readers import mapping, text, text_or_number
+from ..readers import customer_text, mapping, text, text_or_number
 from .options import BASE_URL, KakaoPaySettings
 
 UNREADABLE = gettext_lazy(
@@ -71,7 +71,7 @@ def error_details(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], str, str
     code = text_or_number(payload.get("error_code")) or text_or_number(payload.get("code"))
     method_code = text_or_number(extras.get("method_result_code"))
     message = text(payload.get("error_message")) or text(payload.get("msg"))
-    customer_message = text(extras.get("method_result_message"))
+    customer_message = customer_text(extras.get("method_result_message"))
     codes = tuple(c for c in (code, method_code) if c)
     return codes, message, customer_message
 
@@ -118,5 +118,8 @@ def raise_for(response: HttpResponse, operation: str) -> NoReturn:
             % values,
             status_code=status,
             codes=codes,
+            # Only a refusal's reason is the customer's to read (a card limit,
+            # a wrong password); a credentials or server error is ours.
+            customer_message=customer_message,
         )
     raise error

@@ -9,7 +9,8 @@ failed. Amounts are whole won, as ours are.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from ...status import PaymentStatus, PreapprovalStatus
 from ..readers import integer, integer_or_digits, mapping, text
@@ -119,3 +120,17 @@ def _zero_if_paid(status: str | None) -> int | None:
 def amount_part(amount: object, key: str) -> int | None:
     """One part (``tax_free``, ``vat``) of an amount object, when readable."""
     return integer(mapping(amount).get(key))
+
+
+AnySnapshot = TypeVar("AnySnapshot", PaymentSnapshot, PreapprovalSnapshot)
+
+
+def with_refusal(snapshot: AnySnapshot, customer_message: str) -> AnySnapshot:
+    """``snapshot`` carrying the refused approve's reason, when the order failed.
+
+    A refusal of a forged or replayed ``pg_token`` leaves the order open and
+    its message unshown: only a failure the look-up confirms is explained.
+    """
+    if customer_message and snapshot.status == "failed":
+        return replace(snapshot, customer_message=customer_message)
+    return snapshot

@@ -24,6 +24,12 @@ Options (``KAKAOPAY["BACKENDS"][alias]["OPTIONS"]``):
     ``True`` lets an agreement be registered with a 0-won first payment.
     KakaoPay's schema asks for a positive ``total_amount``: unverified, off
     by default.
+``APP_REDIRECT``
+    Where a customer in an app (terminal type ``app``) is sent:
+    ``"APP_URL"`` (default, ``next_redirect_app_url``, an https page that
+    opens KakaoTalk) or ``"APP_SCHEME"`` (``android_app_scheme`` or
+    ``ios_app_scheme`` for the payment's OS, which opens KakaoTalk directly;
+    the app URL when KakaoPay sent no scheme or the OS is not known).
 ``CONNECT_TIMEOUT`` / ``READ_TIMEOUT``
     Seconds (defaults 5 and 30).
 """
@@ -45,6 +51,7 @@ TEST_CIDS = {"CID": "TC0ONETIME", "SUBSCRIPTION_CID": "TCSUBSCRIP"}
 # KakaoPay's own test CIDs, including the sequential-payment one (secondary).
 ALL_TEST_CIDS = frozenset({"TC0ONETIME", "TCSUBSCRIP", "TCSEQUENCE"})
 DEFAULT_EXPIRY_MINUTES = 15
+APP_REDIRECTS = ("APP_URL", "APP_SCHEME")
 
 OPTION_NAMES = (
     "SECRET_KEY",
@@ -54,6 +61,7 @@ OPTION_NAMES = (
     "AUTHORIZATION_SCHEME",
     "EXPIRY_MINUTES",
     "ALLOW_ZERO_WON_REGISTRATION",
+    "APP_REDIRECT",
     *TIMEOUT_OPTIONS,
     "DASHBOARD_URL",
 )
@@ -71,6 +79,7 @@ class KakaoPaySettings:
     scheme: str
     expiry: timedelta
     allow_zero_won: bool
+    prefer_app_scheme: bool
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> KakaoPaySettings:
@@ -86,6 +95,7 @@ class KakaoPaySettings:
                 minutes=float(minutes) if positive_number(minutes) else DEFAULT_EXPIRY_MINUTES
             ),
             allow_zero_won=flag(options.get("ALLOW_ZERO_WON_REGISTRATION")),
+            prefer_app_scheme=text(options.get("APP_REDIRECT")).strip().upper() == "APP_SCHEME",
         )
 
     @property
@@ -136,6 +146,11 @@ def option_problems(options: Mapping[str, Any]) -> list[str]:
     zero = options.get("ALLOW_ZERO_WON_REGISTRATION")
     if zero is not None and not isinstance(zero, bool):
         problems.append("ALLOW_ZERO_WON_REGISTRATION must be True or False")
+    app_redirect = options.get("APP_REDIRECT")
+    if app_redirect is not None and not (
+        isinstance(app_redirect, str) and app_redirect.strip().upper() in APP_REDIRECTS
+    ):
+        problems.append(f"APP_REDIRECT must be 'APP_URL' or 'APP_SCHEME', not {app_redirect!r}")
     return problems + timeout_problems(options)
 
 

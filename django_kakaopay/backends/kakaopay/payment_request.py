@@ -28,6 +28,12 @@ REDIRECT_FIELDS: dict[str, str] = {
     TerminalType.APP: "next_redirect_app_url",
 }
 
+# The app schemes KakaoPay sends beside the app URL, by OS.
+APP_SCHEME_FIELDS: dict[str, str] = {"android": "android_app_scheme", "ios": "ios_app_scheme"}
+# The URL schemes those links use: KakaoTalk's own, and Android's intent
+# links that name the app to open.
+APP_LINK_SCHEMES = frozenset({"kakaotalk", "intent"})
+
 OUTCOMES = ("cancel", "fail")
 
 
@@ -87,9 +93,21 @@ def ready_body(
     return body
 
 
-def redirect_url(data: Mapping[str, Any], terminal_type: str) -> str:
-    """Where to send the customer: the URL for their terminal, else any KakaoPay gave."""
-    wanted = REDIRECT_FIELDS.get((terminal_type or "").strip().lower(), "next_redirect_pc_url")
+def redirect_url(
+    data: Mapping[str, Any], terminal_type: str, os_type: str = "", *, app_scheme: bool = False
+) -> str:
+    """Where to send the customer: the link for their terminal, else any KakaoPay gave.
+
+    With ``app_scheme``, a customer in an app goes to the scheme for their OS
+    when KakaoPay sent one whose scheme we know.
+    """
+    terminal = (terminal_type or "").strip().lower()
+    if app_scheme and terminal == TerminalType.APP:
+        scheme_field = APP_SCHEME_FIELDS.get((os_type or "").strip().lower(), "")
+        link = text(data.get(scheme_field)) if scheme_field else ""
+        if link and urlsplit(link).scheme.lower() in APP_LINK_SCHEMES:
+            return link
+    wanted = REDIRECT_FIELDS.get(terminal, "next_redirect_pc_url")
     url = text(data.get(wanted))
     if url:
         return url

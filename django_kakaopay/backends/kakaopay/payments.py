@@ -28,7 +28,7 @@ from ..types import (
     RefundSnapshot,
 )
 from .client import KakaoPayApi
-from .maps import CURRENCY, approval_snapshot, order_snapshot, total
+from .maps import CURRENCY, approval_snapshot, order_snapshot, total, with_refusal
 from .payment_request import MAX_ID, ready_body, redirect_url
 
 READY = "/online/v1/payment/ready"
@@ -43,9 +43,10 @@ MAX_TOKEN = 255
 class KakaoPayPayments:
     """One-time payments and their cancels, through one backend's API client."""
 
-    def __init__(self, api: KakaoPayApi, cid: str) -> None:
+    def __init__(self, api: KakaoPayApi, cid: str, *, prefer_app_scheme: bool = False) -> None:
         self.api = api
         self.cid = cid
+        self.prefer_app_scheme = prefer_app_scheme
 
     def create(
         self, request: PaymentRequest, *, cid: str = "", partner_user_id: str = ""
@@ -61,7 +62,9 @@ class KakaoPayPayments:
         operation = _("preparing the payment %(reference)s") % {"reference": request.reference}
         data = self.api.post(READY, body, operation)
         tid = text(data.get("tid"))
-        url = redirect_url(data, request.terminal_type)
+        url = redirect_url(
+            data, request.terminal_type, request.os_type, app_scheme=self.prefer_app_scheme
+        )
         if not tid or not url:
             raise OutcomeUnknown(
                 _(
@@ -115,16 +118,17 @@ class KakaoPayPayments:
         *,
         cid: str = "",
         partner_user_id: str = "",
-    ) -> Mapping[str, Any] | None:
-        """Approve with the ``pg_token`` the browser brought; ``None`` if there is none.
+    ) -> tuple[Mapping[str, Any] | None, str]:
+        """Approve with the ``pg_token`` the browser brought: KakaoPay's answer,
+        and the reason it gave the customer when it refused.
 
-        A refused approve (a forged or replayed token, a payment approved
-        already) returns ``None`` too: the caller then pulls ``order``, which
-        says what really happened.
+        No token, or a refused approve (a forged or replayed token, a payment
+        approved already, a declined card), answers ``None``: the caller then
+        pulls ``order``, which says what really happened.
         """
         token = str(params.get("pg_token") or "").strip()
         if not token or len(token) > MAX_TOKEN or not ref.provider_payment_id:
-            return None
+            return None, ""
         body = {
             "cid": cid or self.cid,
             "tid": ref.provider_payment_id,
@@ -134,14 +138,14 @@ class KakaoPayPayments:
         }
         operation = _("approving the payment %(id)s") % {"id": ref.provider_payment_id}
         try:
-            return self.api.post(APPROVE, body, operation)
-        except ProviderRejected:
-            return None
+            return self.api.post(APPROVE, body, operation), ""
+        except ProviderRejected as exc:
+            return None, exc.customer_message
 
     def complete(self, ref: PaymentRef, params: Mapping[str, str]) -> PaymentSnapshot:
-        approved = self.approve(ref, params)
+        approved, refusal = self.approve(ref, params)
         if approved is None:
-            return self.fetch(ref)
+            return with_refusal(self.fetch(ref), refusal)
         snapshot = approval_snapshot(approved, ref.reference)
         return snapshot if snapshot.status is not None else self.fetch(ref)
 

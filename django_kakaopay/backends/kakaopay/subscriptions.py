@@ -39,7 +39,13 @@ from ..types import (
     PreapprovalSnapshot,
 )
 from .client import KakaoPayApi
-from .maps import OPEN_STATUSES, approval_snapshot, order_snapshot, subscription_snapshot
+from .maps import (
+    OPEN_STATUSES,
+    approval_snapshot,
+    order_snapshot,
+    subscription_snapshot,
+    with_refusal,
+)
 from .payment_request import MAX_ID, MAX_ITEM_NAME
 from .payments import KakaoPayPayments
 
@@ -87,6 +93,7 @@ class KakaoPaySubscriptions:
             notification_url=request.notification_url,
             description=request.description,
             terminal_type=request.terminal_type,
+            os_type=request.os_type,
         )
         instruction, data = self.payments.create(
             first, cid=self.cid, partner_user_id=request.reference
@@ -113,11 +120,11 @@ class KakaoPaySubscriptions:
         first = first_payment_ref(ref)
         if ref.provider_preapproval_id or not first.provider_payment_id:
             return self.fetch(ref)
-        approved = self.payments.approve(
+        approved, refusal = self.payments.approve(
             first, params, cid=self.cid, partner_user_id=partner_user_id(ref)
         )
         if approved is None or not text(approved.get("sid")):
-            return self.fetch(ref)
+            return with_refusal(self.fetch(ref), refusal)
         charge = approval_snapshot(approved, first.reference)
         return PreapprovalSnapshot(
             status=PreapprovalStatus.ACTIVE,

@@ -45,7 +45,8 @@ class Command(TranslatedCommand):
             metavar="SECONDS",
             help=_(
                 "Expire payments and preapprovals the provider still reports pending this "
-                "long after creation (default: the EXPIRE_AFTER setting)."
+                "long after creation (default: the backend's own window where it has one, "
+                "such as EXPIRY_MINUTES of KakaoPay's API, else the EXPIRE_AFTER setting)."
             ),
         )
         add_scope_arguments(
