@@ -104,3 +104,12 @@ class MalformedWebhook(WebhookError):
     def __init__(self, message: object = "", *, event_id: str = "") -> None:
         super().__init__(message)
         self.event_id = event_id
+
+
+class WebhookUnconfirmed(MalformedWebhook):
+    """An authenticated notification that is only a hint, whose provider did not answer.
+
+    A backend whose notifications say "look me up" raises it when the
+    look-up fails (a timeout, a 5xx): the delivery is kept as failed, can be
+    replayed, and the provider is asked to deliver it again.
+    """

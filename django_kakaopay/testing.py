@@ -30,6 +30,7 @@ The checks use only the public contract in :mod:`django_kakaopay.backends.base`.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,8 +38,8 @@ from django.test import override_settings
 
 from .backends.base import BaseBackend
 from .backends.types import (
+    BrowserCheckout,
     Capability,
-    LineItem,
     ParsedWebhook,
     PaymentRef,
     PaymentRequest,
@@ -52,24 +53,11 @@ from .backends.types import (
 )
 from .exceptions import MalformedWebhook, ProviderError, WebhookAuthenticationError
 from .status import PaymentStatus, PreapprovalStatus, RefundStatus
+from .testing_helpers import _raises, _ref, sample_payment_request
+
+__all__ = ["BackendConformance", "sample_payment_request"]
 
 SECRET_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
-
-
-def sample_payment_request(**overrides: Any) -> PaymentRequest:
-    """The Checkout.com seed's order, as a provider-neutral request."""
-    values: dict[str, Any] = {
-        "reference": "ORD-5023-4E89",
-        "amount": 11000,
-        "currency": "KRW",
-        "idempotency_key": "conformance-0001",
-        "return_url": "https://shop.example/kakaopay/return/conformance-token/",
-        "notification_url": "https://shop.example/kakaopay/webhooks/conformance/",
-        "description": "KakaoPay payment",
-        "items": (LineItem(name="Wireless headphones", quantity=1, unit_price=11000),),
-    }
-    values.update(overrides)
-    return PaymentRequest(**values)
 
 
 class BackendConformance:
@@ -226,6 +214,23 @@ class BackendConformance:
             assert isinstance(ack, WebhookAck)
             assert 200 <= ack.status_code < 300
 
+    def test_a_browser_checkout_page_holds_no_secret(self) -> None:
+        backend = self.make_backend()
+        request = sample_payment_request()
+        page = backend.browser_checkout(request)
+        if not backend.starts_in_browser:
+            assert page is None, "only a backend that starts in the browser renders a page"
+            return
+        assert isinstance(page, BrowserCheckout)
+        assert page.sdk_url.startswith(("https://", "/"))
+        assert page.sdk_global.isidentifier()
+        assert page.method.isidentifier()
+        written = json.dumps(page.arguments)
+        for name, value in backend.options.items():
+            if "SECRET" in name.upper():
+                for secret in value if isinstance(value, list | tuple) else [value]:
+                    assert str(secret) not in written, f"{name} reaches the browser"
+
     def test_create_payment_returns_a_redirect(self) -> None:
         backend = self.make_backend()
         request = sample_payment_request()
@@ -368,29 +373,3 @@ class BackendConformance:
         status = snapshot.status
         assert status is None or status in allowed, status
         assert isinstance(snapshot.raw, Mapping)
-
-
-def _ref(request: PaymentRequest, created: PaymentSnapshot) -> PaymentRef:
-    return PaymentRef(
-        reference=request.reference,
-        amount=request.amount,
-        currency=request.currency,
-        provider_payment_id=created.provider_payment_id,
-        provider_session_id=created.provider_session_id,
-        idempotency_key=request.idempotency_key,
-    )
-
-
-class _raises:
-    """A tiny ``pytest.raises`` so this module does not import pytest."""
-
-    def __init__(self, expected: type[BaseException]) -> None:
-        self.expected = expected
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> bool:
-        if exc_type is None:
-            raise AssertionError(f"{self.expected.__name__} was not raised")
-        return issubclass(exc_type, self.expected)

@@ -12,6 +12,7 @@ from django.core.exceptions import DisallowedRedirect
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -76,11 +77,15 @@ def _send_on(
 
 
 def _to_provider(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponseBase:
-    """The provider's page, or the app its link opens (a scheme the backend declares)."""
+    """The provider's page, the app its link opens (a scheme the backend declares),
+    or our page that starts it in the provider's browser SDK."""
     try:
-        schemes = get_backend(obj.backend).app_link_schemes
+        backend = get_backend(obj.backend)
     except BackendNotFound:
-        schemes = frozenset()
+        return _start_failed(request, obj)
+    if backend.starts_in_browser:
+        return _browser_checkout(request, obj)
+    schemes = backend.app_link_schemes
     try:
         return ProviderLinkRedirect(obj.redirect_url, schemes)
     except DisallowedRedirect:
@@ -88,6 +93,23 @@ def _to_provider(request: HttpRequest, obj: Payment | Preapproval) -> HttpRespon
             "The provider's link for %s %s has a scheme not allowed", obj._meta.model_name, obj.pk
         )
         return _start_failed(request, obj)
+
+
+def _browser_checkout(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponse:
+    try:
+        page = services.browser_checkout(obj, request)
+    except KakaoPayError:
+        logger.exception("Could not build the checkout page of %s", obj.pk)
+        page = None
+    if page is None:
+        return _start_failed(request, obj)
+    context = {
+        "object": obj,
+        "sdk_url": page.sdk_url,
+        "sdk_call": {"global": page.sdk_global, "method": page.method, "arguments": page.arguments},
+        "return_url": reverse("kakaopay:return", args=[obj.return_token]),
+    }
+    return render(request, page.template, context)
 
 
 @never_cache
@@ -135,7 +157,7 @@ def _payment_outcome(request: HttpRequest, payment: Payment) -> HttpResponseBase
             return redirect(payment.success_url)
         return render(request, "django_kakaopay/result.html", {"object": payment, "ok": True})
     if payment.status in OPEN_PAYMENT_STATUSES:
-        return _processing(request, payment)
+        return _processing(request, payment, _retry_url(request, payment, "kakaopay:checkout"))
     if is_safe_redirect(payment.failure_url):
         return redirect(payment.failure_url)
     return render(request, "django_kakaopay/result.html", {"object": payment, "ok": False})
@@ -151,7 +173,8 @@ def _preapproval_outcome(request: HttpRequest, preapproval: Preapproval) -> Http
             return redirect(preapproval.success_url)
         return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": True})
     if preapproval.status in OPEN_PREAPPROVAL_STATUSES:
-        return _processing(request, preapproval)
+        retry = _retry_url(request, preapproval, "kakaopay:preapproval-checkout")
+        return _processing(request, preapproval, retry)
     if is_safe_redirect(preapproval.failure_url):
         return redirect(preapproval.failure_url)
     return render(request, "django_kakaopay/result.html", {"object": preapproval, "ok": False})
@@ -162,15 +185,34 @@ def _never_started(obj: Payment | Preapproval) -> bool:
     return obj.status == "created" and not obj.redirect_url and not obj.needs_reconciliation
 
 
-def _processing(request: HttpRequest, obj: Payment | Preapproval) -> HttpResponse:
+def _retry_url(request: HttpRequest, obj: Payment | Preapproval, checkout: str) -> str:
+    """The checkout again, when the provider's browser SDK came back with an error code.
+
+    The code is not trusted: the status stays as the provider reports it.
+    It only means the customer may have closed the window, so the page
+    offers to open it again instead of waiting for a payment nobody makes.
+    """
+    if not request.GET.get("code"):
+        return ""
+    try:
+        in_browser = get_backend(obj.backend).starts_in_browser
+    except BackendNotFound:
+        return ""
+    return reverse(checkout, args=[obj.return_token]) if in_browser else ""
+
+
+def _processing(
+    request: HttpRequest, obj: Payment | Preapproval, retry_url: str = ""
+) -> HttpResponse:
     seconds = int(get_setting("PROCESSING_REFRESH_SECONDS"))
     response = render(
         request,
         "django_kakaopay/processing.html",
-        {"object": obj, "refresh_seconds": seconds},
+        {"object": obj, "refresh_seconds": seconds, "retry_url": retry_url},
         status=202,
     )
-    response["Refresh"] = str(seconds)
+    if not retry_url:
+        response["Refresh"] = str(seconds)
     return response
 
 

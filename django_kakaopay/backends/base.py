@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from .types import (
     JSON,
+    BrowserCheckout,
     Capability,
     ChargeRequest,
     Customer,
@@ -86,6 +87,9 @@ class BaseBackend:
     # (an app scheme that opens a wallet app); the checkout view redirects to
     # no other.
     app_link_schemes: ClassVar[frozenset[str]] = frozenset()
+    # Whether the customer starts paying in the provider's browser SDK on a
+    # page of ours (``browser_checkout``) rather than at a link it gives.
+    starts_in_browser: ClassVar[bool] = False
 
     # Where the provider's merchant dashboard shows one object, with ``{id}``
     # (and optionally ``{kind}``) to fill in. Empty unless the provider
@@ -197,6 +201,18 @@ class BaseBackend:
     def fetch_payment(self, ref: PaymentRef) -> PaymentSnapshot:
         raise NotImplementedError
 
+    def browser_checkout(
+        self, request: PaymentRequest | PreapprovalRequest
+    ) -> BrowserCheckout | None:
+        """The page that starts ``request`` in the provider's browser SDK, if it starts there.
+
+        The default, ``None``, is for providers whose payment the server
+        creates: the checkout view redirects to the link ``create_payment``
+        gave. A provider whose script creates it returns the page here and,
+        from ``create_payment``, our own checkout URL (``request.checkout_url``).
+        """
+        return None
+
     def complete_return(self, ref: PaymentRef, params: Mapping[str, str]) -> PaymentSnapshot:
         """The payment's state once its customer is back on the return URL.
 
@@ -276,6 +292,7 @@ def content_hash(body: bytes) -> str:
 __all__ = [
     "JSON",
     "BaseBackend",
+    "BrowserCheckout",
     "Capability",
     "ChargeRequest",
     "Customer",

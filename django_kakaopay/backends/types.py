@@ -79,6 +79,9 @@ class PaymentRequest:
     # states it (providers that compute VAT themselves take ``None``).
     tax_free_amount: int = 0
     vat_amount: int | None = None
+    # Our checkout page of this payment: where a provider whose script starts
+    # the payment in the browser (``BrowserCheckout``) sends the customer.
+    checkout_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class PreapprovalRequest:
     # (the billing plan's) and its reference (the first period's charge).
     first_amount: int | None = None
     first_reference: str = ""
+    checkout_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,24 @@ class RedirectInstruction:
 
     url: str
     snapshot: PaymentSnapshot
+
+
+@dataclass(frozen=True)
+class BrowserCheckout:
+    """A page of ours whose script starts the payment in the provider's browser SDK.
+
+    The checkout view renders ``template`` with ``sdk_url`` (the script to
+    load), ``sdk_global.method`` (the SDK function to call) and ``arguments``
+    (its one argument, written into the page as JSON). Nothing secret may be in them:
+    all of it reaches the customer's browser.
+    """
+
+    sdk_url: str
+    # The SDK's global object and the function of it to call.
+    sdk_global: str
+    method: str
+    arguments: JSON
+    template: str = "django_kakaopay/browser_checkout.html"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from .apply import ApplyResult, Outcome, apply_update
 from .billing import charge_due_preapprovals
 from .billing_plan import clear_billing_plan, set_billing_plan
 from .billing_report import ChargeLine, ChargeOutcome, ChargeReport
+from .browser_checkout import browser_checkout
 from .charges import charge_preapproval
 from .payments import complete_return, create_payment, start_payment, sync_payment
 from .preapprovals import (
@@ -54,6 +55,7 @@ __all__ = [
     "ReplayReport",
     "WebhookResponse",
     "apply_update",
+    "browser_checkout",
     "cancel_preapproval",
     "charge_due_preapprovals",
     "charge_preapproval",

@@ -34,7 +34,7 @@ from .start_claim import (
     release_start,
 )
 from .transitions import actor_evidence
-from .urls import notification_url, return_url
+from .urls import checkout_url, notification_url, return_url
 from .validation import (
     ItemInput,
     check_currency,
@@ -152,29 +152,8 @@ def _call_create(
     os_type: str,
 ) -> None:
     backend = get_backend(payment.backend)
-    # With no explicit choice and no recognisable phone, leave it empty so
-    # that the backend's own default (an option) applies.
-    # A phone's browser is recognised (wap); anything else defers to the backend.
-    terminal = payment.terminal_type or (
-        terminal_type_for_request(request, default="") if request is not None else ""
-    )
-    # An explicit ``os_type`` (the API's, for apps) wins over the browser's.
-    os_type = os_type or (os_type_for_request(request) if request is not None else "")
-    provider_request = PaymentRequest(
-        reference=payment.reference,
-        amount=payment.amount,
-        currency=payment.currency,
-        idempotency_key=payment.idempotency_key,
-        return_url=return_url(payment.return_token, request),
-        notification_url=notification_url(payment.backend, request),
-        description=payment.description,
-        items=payment.line_items(),
-        customer=payment.customer(),
-        terminal_type=terminal,
-        os_type=os_type,
-        tax_free_amount=payment.tax_free_amount,
-        vat_amount=payment.vat_amount,
-    )
+    provider_request = payment_request_for(payment, request, os_type)
+    terminal = provider_request.terminal_type
     try:
         instruction = backend.create_payment(provider_request)
     except ProviderRejected as exc:
@@ -229,6 +208,36 @@ def sync_payment(
 
 # Longer values are no token any provider sends; cut, they cannot bloat a request.
 RETURN_PARAMETER_LIMIT = 512
+
+
+def payment_request_for(
+    payment: Payment, request: HttpRequest | None, os_type: str = ""
+) -> PaymentRequest:
+    """What the backend is told about ``payment``, for the customer's ``request``."""
+    # With no explicit choice and no recognisable phone, leave it empty so
+    # that the backend's own default (an option) applies.
+    # A phone's browser is recognised (wap); anything else defers to the backend.
+    terminal = payment.terminal_type or (
+        terminal_type_for_request(request, default="") if request is not None else ""
+    )
+    # An explicit ``os_type`` (the API's, for apps) wins over the browser's.
+    os_type = os_type or (os_type_for_request(request) if request is not None else "")
+    return PaymentRequest(
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        return_url=return_url(payment.return_token, request),
+        notification_url=notification_url(payment.backend, request),
+        description=payment.description,
+        items=payment.line_items(),
+        customer=payment.customer(),
+        terminal_type=terminal,
+        os_type=os_type,
+        tax_free_amount=payment.tax_free_amount,
+        vat_amount=payment.vat_amount,
+        checkout_url=checkout_url(payment.return_token, request),
+    )
 
 
 def complete_return(

@@ -45,7 +45,7 @@ from .start_claim import (
     release_start,
 )
 from .transitions import actor_evidence, transition
-from .urls import notification_url, return_url
+from .urls import checkout_url, notification_url, return_url
 from .validation import check_currency, check_redirects, customer_from, new_reference, signed_in
 
 logger = logging.getLogger("django_kakaopay")
@@ -125,12 +125,12 @@ def start_preapproval(
     return preapproval
 
 
-def _call_create(
-    preapproval: Preapproval, request: HttpRequest | None, source: ChangeSource | str
-) -> None:
-    backend = get_backend(preapproval.backend)
+def preapproval_request_for(
+    preapproval: Preapproval, request: HttpRequest | None
+) -> PreapprovalRequest:
+    """What the backend is told about ``preapproval``, for the customer's ``request``."""
     first_amount, first_reference = first_charge_terms(preapproval)
-    provider_request = PreapprovalRequest(
+    return PreapprovalRequest(
         reference=preapproval.reference,
         currency=preapproval.currency,
         idempotency_key=preapproval.idempotency_key,
@@ -145,7 +145,15 @@ def _call_create(
         os_type=os_type_for_request(request) if request is not None else "",
         first_amount=first_amount,
         first_reference=first_reference,
+        checkout_url=checkout_url(preapproval.return_token, request, preapproval=True),
     )
+
+
+def _call_create(
+    preapproval: Preapproval, request: HttpRequest | None, source: ChangeSource | str
+) -> None:
+    backend = get_backend(preapproval.backend)
+    provider_request = preapproval_request_for(preapproval, request)
     try:
         instruction = backend.create_preapproval(provider_request)
     except ProviderRejected as exc:

@@ -25,5 +25,13 @@ def return_url(token: str, request: HttpRequest | None = None) -> str:
     return absolute_url(reverse("kakaopay:return", args=[token]), request)
 
 
+def checkout_url(
+    token: str, request: HttpRequest | None = None, *, preapproval: bool = False
+) -> str:
+    """Our checkout page of a payment (or an agreement): where its customer starts paying."""
+    name = "kakaopay:preapproval-checkout" if preapproval else "kakaopay:checkout"
+    return absolute_url(reverse(name, args=[token]), request)
+
+
 def notification_url(alias: str, request: HttpRequest | None = None) -> str:
     return absolute_url(reverse("kakaopay:webhook", args=[alias]), request)

@@ -39,7 +39,12 @@ from ..backends.types import (
     WebhookOutcome,
 )
 from ..conf import get_backend, get_setting
-from ..exceptions import MalformedWebhook, WebhookAuthenticationError, WebhookNotReplayable
+from ..exceptions import (
+    MalformedWebhook,
+    WebhookAuthenticationError,
+    WebhookNotReplayable,
+    WebhookUnconfirmed,
+)
 from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
 from ..status import PaymentStatus, PreapprovalStatus, RefundStatus
 from . import inbox
@@ -105,9 +110,11 @@ def receive_webhook(
     )
     try:
         with transaction.atomic():
-            event = inbox.claim(delivery, _first_status(parsed), reading.problem)
+            event = inbox.claim(delivery, _first_status(reading), reading.problem)
             if event is None:
                 return _ack(backend, WebhookOutcome.DUPLICATE)
+            if reading.unconfirmed:
+                return _retry_later(event)
             return _apply(backend, parsed, event, ChangeSource.WEBHOOK)
     except Exception as exc:
         return _failed(exc, lambda error: _claim_failed(delivery, error))
@@ -120,6 +127,9 @@ class Reading:
     parsed: ParsedWebhook | None
     problem: str = ""
     event_id: str = ""
+    # The body is fine but the provider did not answer the look-up it asks
+    # for: kept as failed, to be delivered or replayed again.
+    unconfirmed: bool = False
 
 
 def read_notification(backend: BaseBackend, body: bytes, headers: Mapping[str, str]) -> Reading:
@@ -134,7 +144,8 @@ def read_notification(backend: BaseBackend, body: bytes, headers: Mapping[str, s
                 raise MalformedWebhook(problem, event_id=parsed.event_id)
     except MalformedWebhook as exc:
         event_id = exc.event_id if isinstance(exc.event_id, str) else ""
-        return Reading(None, str(exc) or _("The notification is malformed."), event_id)
+        unconfirmed = isinstance(exc, WebhookUnconfirmed)
+        return Reading(None, str(exc) or _("The notification is malformed."), event_id, unconfirmed)
     except Exception as exc:
         # A backend that trips over a body it authenticated: the body will not
         # read better on the next delivery, so it is kept for a person.
@@ -184,8 +195,11 @@ def update_problem(update: Snapshot) -> str:
     return ""
 
 
-def _first_status(parsed: ParsedWebhook | None) -> str:
+def _first_status(reading: Reading) -> str:
     """The status a row is written with; most deliveries need no second write."""
+    parsed = reading.parsed
+    if reading.unconfirmed:
+        return WebhookEventStatus.FAILED
     if parsed is None:
         return WebhookEventStatus.MALFORMED
     return WebhookEventStatus.PROCESSED if parsed.updates else WebhookEventStatus.IGNORED
@@ -227,6 +241,13 @@ def _apply(
         inbox.finish(event, status, error)
     outcome = WebhookOutcome.PROCESSED if applied_any else WebhookOutcome.IGNORED
     return _ack(backend, outcome, event)
+
+
+def _retry_later(event: WebhookEvent) -> WebhookResponse:
+    """The provider did not confirm what the notification hints at: ask it to deliver again."""
+    return WebhookResponse(
+        503, b"could not confirm the notification; deliver it again", event=event
+    )
 
 
 def _failed(exc: Exception, record: Callable[[str], WebhookEvent | None]) -> WebhookResponse:
@@ -276,7 +297,7 @@ def process_event(
             locked = WebhookEvent.objects.select_for_update().filter(pk=event.pk).first()
             if locked is None or locked.status in FINISHED:
                 return _ack(backend, WebhookOutcome.DUPLICATE, locked)
-            locked.status = _first_status(parsed)
+            locked.status = _first_status(reading)
             locked.attempts += 1
             locked.last_error = inbox.clean_text(problem, 2000) if problem else ""
             locked.updated_at = timezone.now()
@@ -284,7 +305,10 @@ def process_event(
             locked.save(
                 update_fields=["status", "attempts", "last_error", "updated_at", "processed_at"]
             )
-            response = _apply(backend, parsed, locked, source, actor)
+            if reading.unconfirmed:
+                response = _retry_later(locked)
+            else:
+                response = _apply(backend, parsed, locked, source, actor)
     except Exception as exc:
         return _failed(exc, lambda error: _mark_failed(event.pk, error))
     _copy_row(response.event or locked, event)
