@@ -80,6 +80,16 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture(autouse=True)
+def _postgres_marker(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``postgres`` race real connections: elsewhere they are skipped, saying why."""
+    if request.node.get_closest_marker("postgres") and not is_postgres():
+        pytest.skip(
+            "needs PostgreSQL, where row locks and concurrent requests are real; run with "
+            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
+        )
+
+
 @pytest.fixture
 def lossy() -> Iterator[type[LossyBackend]]:
     """The ``lossy`` backend alias (the sandbox with chosen calls timing out), with clean state."""

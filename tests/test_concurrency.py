@@ -49,15 +49,6 @@ THREADS = 16
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _needs_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks; run with "
-            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
-        )
-
-
 def run_at_once(workers: list[Callable[[], Any]]) -> list[Any]:
     """Start every worker on one barrier; return results or raised exceptions."""
     barrier = threading.Barrier(len(workers))

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import responses
-from django.db import connection
 from django.test import Client, override_settings
 
 from django_kakaopay import services
@@ -37,15 +36,6 @@ from .test_kakaopay_backend import (
 RETURNS = 8
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks; run with "
-            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
-        )
 
 
 @override_settings(KAKAOPAY=SETTINGS)

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import responses
-from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -32,15 +31,6 @@ RETURNS = 8
 DELIVERIES = 3
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks; run with "
-            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
-        )
 
 
 @override_settings(KAKAOPAY=SETTINGS)

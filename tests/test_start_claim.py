@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 import pytest
 import responses
-from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -105,21 +104,12 @@ def checkout_payment() -> Payment:
     )
 
 
-def _needs_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL, where concurrent requests really overlap; run with "
-            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
-        )
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("clicks", [2, 8])
 def test_a_double_click_on_checkout_calls_the_provider_once(
     slow_checkout: SlowProvider, clicks: int
 ) -> None:
-    _needs_postgres()
     payment = checkout_payment()
     url = payment.get_checkout_url()
 
@@ -146,7 +136,6 @@ def test_a_double_click_on_checkout_calls_the_provider_once(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_agreement_checkouts_create_the_agreement_once() -> None:
-    _needs_postgres()
     SlowAgreements.calls.clear()
     with override_settings(KAKAOPAY=sandbox_settings(extra={"slow": SLOW_PATH})):
         preapproval = services.create_preapproval(backend="slow", max_amount=9900)

@@ -18,12 +18,7 @@ from typing import Any, NoReturn
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...exceptions import (
-    OutcomeUnknown,
-    ProviderConfigurationError,
-    ProviderError,
-    ProviderRejected,
-)
+from ..errors import ErrorSentences, error_for
 from ..http import HttpClient, HttpResponse, client_from_options, unreadable_answer
 from ..readers import customer_text, mapping, text, text_or_number
 from .options import BASE_URL, KakaoPaySettings
@@ -90,36 +85,23 @@ def raise_for(response: HttpResponse, operation: str) -> NoReturn:
     if customer_message:
         details = f"{details} ({customer_message[:200]})"
     values = {"operation": operation, "status": status, "details": details}
-    error: ProviderError
-    if status in (401, 403):
-        error = ProviderConfigurationError(
-            _(
-                "KakaoPay refused the credentials while %(operation)s (HTTP %(status)s, "
-                "%(details)s). Check SECRET_KEY (a test key works only with ENVIRONMENT "
-                "'test'), AUTHORIZATION_SCHEME and the CID the key belongs to."
-            )
-            % values,
-            status_code=status,
-            codes=codes,
+    sentences = ErrorSentences(
+        credentials=_(
+            "KakaoPay refused the credentials while %(operation)s (HTTP %(status)s, "
+            "%(details)s). Check SECRET_KEY (a test key works only with ENVIRONMENT "
+            "'test'), AUTHORIZATION_SCHEME and the CID the key belongs to."
         )
-    elif HttpClient.outcome_is_unknown(status) or status < 400:
-        error = OutcomeUnknown(
-            _(
-                "KakaoPay answered HTTP %(status)s while %(operation)s (%(details)s); the "
-                "outcome is unknown and will be reconciled."
-            )
-            % values,
-            status_code=status,
-            codes=codes,
+        % values,
+        unknown=_(
+            "KakaoPay answered HTTP %(status)s while %(operation)s (%(details)s); the "
+            "outcome is unknown and will be reconciled."
         )
-    else:
-        error = ProviderRejected(
-            _("KakaoPay refused the request while %(operation)s (HTTP %(status)s): %(details)s.")
-            % values,
-            status_code=status,
-            codes=codes,
-            # Only a refusal's reason is the customer's to read (a card limit,
-            # a wrong password); a credentials or server error is ours.
-            customer_message=customer_message,
+        % values,
+        refused=_(
+            "KakaoPay refused the request while %(operation)s (HTTP %(status)s): %(details)s."
         )
-    raise error
+        % values,
+    )
+    # Only a refusal's reason is the customer's to read (a card limit, a wrong
+    # password); error_for drops it from a credentials or server error.
+    raise error_for(status, sentences, codes=codes, customer_message=customer_message)

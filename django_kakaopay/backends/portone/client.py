@@ -18,12 +18,7 @@ from urllib.parse import quote
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ...exceptions import (
-    OutcomeUnknown,
-    ProviderConfigurationError,
-    ProviderError,
-    ProviderRejected,
-)
+from ..errors import ErrorSentences, error_for
 from ..http import HttpClient, HttpResponse, client_from_options, unreadable_answer
 from ..readers import mapping, text
 from .options import BASE_URL, PortOneSettings
@@ -97,39 +92,20 @@ def raise_for(response: HttpResponse, operation: str) -> NoReturn:
         details = f"{details}: {message}"
     values = {"operation": operation, "status": status, "details": details}
     codes = (kind,) if kind else ()
-    error: ProviderError
-    if status in (401, 403):
-        error = ProviderConfigurationError(
-            _(
-                "PortOne refused the credentials while %(operation)s (HTTP %(status)s, "
-                "%(details)s). Check API_SECRET (a V2 API secret of this store) and STORE_ID."
-            )
-            % values,
-            status_code=status,
-            codes=codes,
+    refused = _("PortOne refused the request while %(operation)s (HTTP %(status)s): %(details)s.")
+    sentences = ErrorSentences(
+        credentials=_(
+            "PortOne refused the credentials while %(operation)s (HTTP %(status)s, "
+            "%(details)s). Check API_SECRET (a V2 API secret of this store) and STORE_ID."
         )
-    elif status == 409 and kind in DEFINITE_CONFLICTS:
-        error = ProviderRejected(
-            _("PortOne refused the request while %(operation)s (HTTP %(status)s): %(details)s.")
-            % values,
-            status_code=status,
-            codes=codes,
+        % values,
+        unknown=_(
+            "PortOne answered HTTP %(status)s while %(operation)s (%(details)s); the "
+            "outcome is unknown and will be reconciled."
         )
-    elif HttpClient.outcome_is_unknown(status) or status < 400:
-        error = OutcomeUnknown(
-            _(
-                "PortOne answered HTTP %(status)s while %(operation)s (%(details)s); the "
-                "outcome is unknown and will be reconciled."
-            )
-            % values,
-            status_code=status,
-            codes=codes,
-        )
-    else:
-        error = ProviderRejected(
-            _("PortOne refused the request while %(operation)s (HTTP %(status)s): %(details)s.")
-            % values,
-            status_code=status,
-            codes=codes,
-        )
-    raise error
+        % values,
+        refused=refused % values,
+    )
+    raise error_for(
+        status, sentences, codes=codes, definite=status == 409 and kind in DEFINITE_CONFLICTS
+    )
