@@ -15,9 +15,11 @@ from django.utils.module_loading import import_string
 from .conf import (
     BACKEND_ENTRY_KEYS,
     DEFAULT_SETTINGS,
+    NOTIFICATION_MODES,
     backend_configs,
     default_backend_alias,
     get_setting,
+    notification_mode,
     sandbox_allowed,
 )
 
@@ -50,7 +52,7 @@ def _unknown_keys() -> list[checks.CheckMessage]:
                 found.append(
                     checks.Warning(
                         f"KAKAOPAY['BACKENDS'][{alias!r}][{key!r}] is ignored: a backend "
-                        f"takes only {' and '.join(map(repr, BACKEND_ENTRY_KEYS))}"
+                        f"takes only {', '.join(map(repr, BACKEND_ENTRY_KEYS))}"
                         f"{_did_you_mean(key, BACKEND_ENTRY_KEYS)}.",
                         hint="Put the backend's own options inside its 'OPTIONS' dict.",
                         id="kakaopay.W002",
@@ -71,6 +73,8 @@ NUMERIC_SETTINGS = {
     "WEBHOOK_STALE_AFTER": 0,
     "API_PAGE_SIZE": 1,
     "API_IDEMPOTENCY_WAIT": 0,
+    "NOTIFICATION_TASK_ATTEMPTS": 1,
+    "NOTIFICATION_TASK_BACKOFF": 0,
 }
 
 
@@ -87,6 +91,36 @@ def _numbers() -> list[checks.CheckMessage]:
                     id="kakaopay.E009",
                 )
             )
+    return found
+
+
+def _notification_modes(configs: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    """A mode that is not one, or queued notifications without a task framework to run them."""
+    from .task_framework import MISSING, framework
+
+    found: list[checks.CheckMessage] = []
+    places = {'KAKAOPAY["NOTIFICATIONS"]': get_setting("NOTIFICATIONS")}
+    for alias, config in configs.items():
+        if config.notifications:
+            places[f'KAKAOPAY["BACKENDS"][{alias!r}]["NOTIFICATIONS"]'] = config.notifications
+    for place, mode in places.items():
+        if str(mode).strip().lower() not in NOTIFICATION_MODES:
+            found.append(
+                checks.Error(
+                    f"{place} is {mode!r}; it must be 'inline' or 'queued'.",
+                    hint="See the notification modes in docs/operations.md.",
+                    id="kakaopay.E010",
+                )
+            )
+    queued = any(notification_mode(alias) == "queued" for alias in configs)
+    if queued and framework() is None:
+        found.append(
+            checks.Error(
+                f"Notifications are queued, but nothing can run the queue. {MISSING}",
+                hint="Install the framework, or set the notifications back to 'inline'.",
+                id="kakaopay.E010",
+            )
+        )
     return found
 
 
@@ -120,7 +154,11 @@ def check_settings(
         configs = backend_configs()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="kakaopay.E001")]
-    errors: list[checks.CheckMessage] = [*_unknown_keys(), *_numbers()]
+    errors: list[checks.CheckMessage] = [
+        *_unknown_keys(),
+        *_numbers(),
+        *_notification_modes(configs),
+    ]
     default = default_backend_alias()
     if default not in configs:
         errors.append(

@@ -70,11 +70,22 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Seconds after which ``kakaopay_replay_webhooks`` treats an inbox row
     # still ``received`` as stranded and settles it.
     "WEBHOOK_STALE_AFTER": 600,
+    # "inline": a notification is processed in its request (the provider sees
+    # a failure and delivers again). "queued": it is stored, acknowledged, and
+    # processed by django_kakaopay.tasks.process_notification. A backend's
+    # entry may say otherwise with its own "NOTIFICATIONS".
+    "NOTIFICATIONS": "inline",
+    # Queued mode: how many times a failing notification is processed in all,
+    # and the seconds before the first retry (doubling after each).
+    "NOTIFICATION_TASK_ATTEMPTS": 5,
+    "NOTIFICATION_TASK_BACKOFF": 30,
 }
+
+NOTIFICATION_MODES = ("inline", "queued")
 
 
 # The keys of one entry of ``KAKAOPAY["BACKENDS"]``.
-BACKEND_ENTRY_KEYS = ("BACKEND", "OPTIONS")
+BACKEND_ENTRY_KEYS = ("BACKEND", "OPTIONS", "NOTIFICATIONS")
 
 
 def sandbox_allowed(options: Mapping[str, Any]) -> bool:
@@ -91,6 +102,8 @@ class BackendConfig:
     alias: str
     path: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The entry's own notification mode; empty: the global NOTIFICATIONS.
+    notifications: str = ""
 
 
 def get_setting(name: str) -> Any:
@@ -111,8 +124,18 @@ def backend_configs() -> dict[str, BackendConfig]:
                 f'KAKAOPAY["BACKENDS"][{alias!r}] must be a dict with a "BACKEND" dotted path.'
             )
         options = entry.get("OPTIONS") or {}
-        configs[str(alias)] = BackendConfig(str(alias), str(entry["BACKEND"]), dict(options))
+        mode = entry.get("NOTIFICATIONS") or ""
+        configs[str(alias)] = BackendConfig(
+            str(alias), str(entry["BACKEND"]), dict(options), str(mode)
+        )
     return configs
+
+
+def notification_mode(alias: str) -> str:
+    """How notifications for ``alias`` are processed: ``"inline"`` or ``"queued"``."""
+    config = backend_configs().get(alias)
+    mode = (config.notifications if config is not None else "") or get_setting("NOTIFICATIONS")
+    return str(mode).strip().lower()
 
 
 def default_backend_alias() -> str:

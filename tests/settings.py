@@ -92,3 +92,21 @@ KAKAOPAY = {
     },
     "SITE_URL": "http://testserver",
 }
+
+# Django's Tasks framework: built in from Django 6.0, the django-tasks backport
+# on 5.2. Tests run tasks at once (the immediate backend); the queue tests pick
+# their own backend, and the worker test a database queue (django-tasks-db).
+try:
+    import django.tasks  # noqa: F401
+
+    TASKS_MODULE = "django.tasks"
+except ImportError:
+    try:
+        import django_tasks  # noqa: F401
+
+        TASKS_MODULE = "django_tasks"
+        INSTALLED_APPS.append("django_tasks")
+    except ImportError:
+        TASKS_MODULE = ""
+if TASKS_MODULE:
+    TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}

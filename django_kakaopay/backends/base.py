@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from ..exceptions import MalformedWebhook
 from .types import (
     JSON,
     BrowserCheckout,
@@ -274,6 +275,22 @@ class BaseBackend:
         what no database column could store.
         """
         raise NotImplementedError
+
+    def notification_identity(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+        """The event id and type of a verified notification, read without acting on it.
+
+        The queued mode stores a delivery under its event id before anything
+        processes it. The default parses the body; a backend whose parsing
+        calls the provider (a hint-style notification) reads the two cheaply
+        instead. ``("", "")`` when they cannot be read: the body's hash keys it.
+        """
+        try:
+            parsed = self.parse_webhook(body, headers)
+        except MalformedWebhook as exc:
+            return (exc.event_id if isinstance(exc.event_id, str) else ""), ""
+        except Exception:
+            return "", ""
+        return parsed.event_id, parsed.event_type
 
     def acknowledge(self, outcome: WebhookOutcome) -> WebhookAck:
         """The answer the provider expects for a handled notification."""

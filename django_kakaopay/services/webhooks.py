@@ -38,7 +38,7 @@ from ..backends.types import (
     Snapshot,
     WebhookOutcome,
 )
-from ..conf import get_backend, get_setting
+from ..conf import get_backend, get_setting, notification_mode
 from ..exceptions import (
     MalformedWebhook,
     WebhookAuthenticationError,
@@ -98,6 +98,8 @@ def receive_webhook(
             f"{type(exc).__name__}: {exc}",
         )
         return WebhookResponse(401, b"authentication failed")
+    if notification_mode(alias) == "queued":
+        return _receive_queued(backend, body, headers, remote_addr)
     reading = read_notification(backend, body, headers)
     parsed = reading.parsed
     delivery = inbox.Delivery(
@@ -118,6 +120,19 @@ def receive_webhook(
             return _apply(backend, parsed, event, ChangeSource.WEBHOOK)
     except Exception as exc:
         return _failed(exc, lambda error: _claim_failed(delivery, error))
+
+
+def _receive_queued(
+    backend: BaseBackend, body: bytes, headers: Mapping[str, str], remote_addr: str | None
+) -> WebhookResponse:
+    from .webhook_queue import receive_queued
+
+    try:
+        _pk, outcome, event = receive_queued(backend, body, headers, remote_addr)
+    except Exception as exc:
+        # Not stored, so not acknowledged: the provider delivers it again.
+        return _failed(exc, lambda error: None)
+    return _ack(backend, outcome, event)
 
 
 @dataclass(frozen=True)

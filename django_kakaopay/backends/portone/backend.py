@@ -40,7 +40,12 @@ from .billing_keys import RETURN_PARAMETER, PortOneBillingKeys, waiting
 from .checkout_page import billing_key_page, payment_page
 from .client import PortOneApi, http_client
 from .maps import billing_key_customer, billing_key_snapshot
-from .notifications import SECRET_HEADERS, STORED_HEADERS, parse_notification
+from .notifications import (
+    SECRET_HEADERS,
+    STORED_HEADERS,
+    notification_identity,
+    parse_notification,
+)
 from .options import (
     OPTION_NAMES,
     REQUIRED_OPTIONS,
@@ -194,6 +199,9 @@ class PortOneBackend(BaseBackend):
         return parse_notification(
             body, headers, self.settings.store_id, self._event_payment, self._event_billing_key
         )
+
+    def notification_identity(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+        return notification_identity(body, headers)
 
     def _event_payment(self, payment_id: str) -> PaymentSnapshot:
         self._ensure_configured()

@@ -86,3 +86,14 @@ def _identifier(value: object, name: str, event_id: str) -> str:
             event_id=event_id,
         )
     return found
+
+
+def notification_identity(body: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+    """``webhook-id`` and the event's type, without the look-up parsing makes."""
+    event_id = header(headers, ID_HEADER)
+    try:
+        event = read_json(body, "PortOne")
+    except MalformedWebhook:
+        return event_id, ""
+    kind = text(event.get("type"))[:100] if isinstance(event, dict) else ""
+    return event_id, kind
