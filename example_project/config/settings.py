@@ -22,7 +22,8 @@ account, no network). Put overrides in the environment or in
     when the proxy always sets (and overwrites) that header.
 ``KAKAOPAY_BACKEND``
     The alias payments use by default: ``sandbox`` (default), or ``checkout``
-    / ``smart2pay`` once their credentials below are set.
+    / ``smart2pay`` / ``kakaopay`` / ``portone`` once their credentials below
+    are set.
 ``KAKAOPAY_SANDBOX_NOTIFICATIONS``
     How the sandbox sends notifications: ``immediate`` (default), ``late``,
     ``twice``, ``out_of_order`` or ``none``.
@@ -48,6 +49,14 @@ account, no network). Put overrides in the environment or in
     API; test CID ``TC0ONETIME`` by default). With ``KAKAOPAY_BACKEND=kakaopay``
     the shop pays through it. It sends no notifications: run
     ``manage.py kakaopay_reconcile`` every few minutes.
+``PORTONE_API_SECRET`` (+ ``PORTONE_STORE_ID``, ``PORTONE_CHANNEL_KEY``,
+``PORTONE_BILLING_CHANNEL_KEY``, ``PORTONE_WEBHOOK_SECRET``)
+    When set, adds the ``portone`` backend (KakaoPay through PortOne V2: the
+    V2 API secret, the store id and the KakaoPay channel's key; a second
+    channel's key for agreements; the webhook secret, comma-separated while
+    it is rotated). With ``KAKAOPAY_BACKEND=portone`` the shop pays through
+    it. Without the webhook secret ``manage.py check`` reports
+    ``kakaopay.E007``.
 """
 
 from __future__ import annotations
@@ -212,6 +221,27 @@ if env("KAKAOPAY_DIRECT_SECRET_KEY", default=""):
     if env("KAKAOPAY_DIRECT_AUTHORIZATION_SCHEME", default=""):
         KAKAOPAY_BACKENDS["kakaopay"]["OPTIONS"]["AUTHORIZATION_SCHEME"] = env(
             "KAKAOPAY_DIRECT_AUTHORIZATION_SCHEME"
+        )
+
+if env("PORTONE_API_SECRET", default=""):
+    KAKAOPAY_BACKENDS["portone"] = {
+        "BACKEND": "django_kakaopay.backends.portone.PortOneBackend",
+        "OPTIONS": {
+            "API_SECRET": env("PORTONE_API_SECRET"),
+            # Public by design: both are written into the checkout page.
+            "STORE_ID": env("PORTONE_STORE_ID", default=""),
+            "CHANNEL_KEY": env("PORTONE_CHANNEL_KEY", default=""),
+        },
+    }
+    # A second KakaoPay channel, the one that issues billing keys (agreements).
+    if env("PORTONE_BILLING_CHANNEL_KEY", default=""):
+        KAKAOPAY_BACKENDS["portone"]["OPTIONS"]["BILLING_CHANNEL_KEY"] = env(
+            "PORTONE_BILLING_CHANNEL_KEY"
+        )
+    # Comma-separated: the old and the new secret while one is rotated.
+    if env("PORTONE_WEBHOOK_SECRET", default=""):
+        KAKAOPAY_BACKENDS["portone"]["OPTIONS"]["WEBHOOK_SECRETS"] = env.list(
+            "PORTONE_WEBHOOK_SECRET"
         )
 
 KAKAOPAY = {
