@@ -72,6 +72,11 @@ ENV_SAMPLES = {
     "SMART2PAY_SITE_ID": "30201",
     "SMART2PAY_API_KEY": "docs-api-key",
     "KAKAOPAY_DIRECT_SECRET_KEY": "DEV" + "0" * 37,
+    "PORTONE_API_SECRET": "docs-portone-api-secret",
+    "PORTONE_STORE_ID": "store-00000000-0000-4000-8000-000000000000",
+    "PORTONE_CHANNEL_KEY": "channel-key-00000000-0000-4000-8000-000000000001",
+    "PORTONE_BILLING_CHANNEL_KEY": "channel-key-00000000-0000-4000-8000-000000000002",
+    "PORTONE_WEBHOOK_SECRET": "whsec_ZG9jcy1wb3J0b25lLXdlYmhvb2stc2VjcmV0IQ==",
     "ACME_API_KEY": "docs-acme-api-key",
     "ACME_WEBHOOK_SECRET": "docs-acme-webhook-secret",
 }
@@ -473,6 +478,7 @@ BACKEND_PAGES = {
     "CheckoutBackend": "checkout.md",
     "Smart2PayBackend": "smart2pay.md",
     "KakaoPayBackend": "kakaopay.md",
+    "PortOneBackend": "portone.md",
 }
 
 

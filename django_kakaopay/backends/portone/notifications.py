@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from django.utils.translation import gettext as _
 
-from ...exceptions import MalformedWebhook, ProviderError, WebhookUnconfirmed
+from ...exceptions import MalformedWebhook, ProviderError, ProviderRejected, WebhookUnconfirmed
 from ..payloads import parse_iso_time, read_json
 from ..readers import header, text
 from ..types import ParsedWebhook, PaymentSnapshot, PreapprovalSnapshot, Snapshot
@@ -53,6 +53,13 @@ def parse_notification(
         return ParsedWebhook(event_id, event_type, (), occurred_at)
     try:
         update = _look_up(event_type, data, fetch_payment, fetch_billing_key, event_id)
+    except ProviderRejected as exc:
+        # A definite refusal (another store's payment, say) will not pass on a
+        # retry: kept as malformed with the reason, for a person.
+        raise MalformedWebhook(
+            _("PortOne refused the look-up the notification asks for: %(error)s") % {"error": exc},
+            event_id=event_id,
+        ) from exc
     except ProviderError as exc:
         raise WebhookUnconfirmed(
             _("PortOne did not confirm the notification: %(error)s") % {"error": exc},

@@ -48,7 +48,12 @@
     // In redirect mode (phones) the SDK leaves this page itself and the
     // promise never settles; in a popup or iframe (PC) it resolves here.
     Promise.resolve(answer).then(function (result) {
-      if (result) { returnWith(result); }
+      if (result) { returnWith(result); return; }
+      // Nothing to pass on (the SDK may still be redirecting): stay, and let
+      // the customer open the window again or say they have finished.
+      spinner.hidden = true;
+      button.disabled = false;
+      started = false;
     }, showError);
   }
 
