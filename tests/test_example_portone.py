@@ -46,12 +46,16 @@ SDK_CALL = re.compile(r'<script id="kp-sdk-call" type="application/json">(.*?)</
 
 
 def example_portone_setting(
-    monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...] = tuple(ENVIRONMENT)
+    monkeypatch: pytest.MonkeyPatch,
+    names: tuple[str, ...] = tuple(ENVIRONMENT),
+    **extra: str,
 ) -> dict[str, Any]:
-    for name in ENVIRONMENT:
+    for name in [*ENVIRONMENT, "PORTONE_ENVIRONMENT"]:
         monkeypatch.delenv(name, raising=False)
     for name in names:
         monkeypatch.setenv(name, ENVIRONMENT[name])
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
     import example_project.config.settings as example_settings
 
     module = importlib.reload(example_settings)
@@ -77,6 +81,7 @@ def test_environment_builds_the_portone_backend(monkeypatch: pytest.MonkeyPatch)
         "API_SECRET": FAKE_SECRET,
         "STORE_ID": STORE,
         "CHANNEL_KEY": CHANNEL,
+        "ENVIRONMENT": "test",
         "BILLING_CHANNEL_KEY": BILLING_CHANNEL,
         "WEBHOOK_SECRETS": [WEBHOOK_SECRET],
     }
@@ -91,8 +96,13 @@ def test_the_optional_values_stay_out_until_set(monkeypatch: pytest.MonkeyPatch)
         "API_SECRET": FAKE_SECRET,
         "STORE_ID": STORE,
         "CHANNEL_KEY": CHANNEL,
+        "ENVIRONMENT": "test",
     }
     with override_settings(KAKAOPAY=setting, DEBUG=True):
+        ids = {m.id for m in checks.run_checks(tags=["kakaopay"])}
+    assert "kakaopay.E007" not in ids, "test channels move no money"
+    live = example_portone_setting(monkeypatch, REQUIRED, PORTONE_ENVIRONMENT="live")
+    with override_settings(KAKAOPAY=live, DEBUG=True):
         ids = {m.id for m in checks.run_checks(tags=["kakaopay"])}
     assert "kakaopay.E007" in ids, "a live backend without webhook secrets is reported"
 

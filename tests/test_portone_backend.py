@@ -46,6 +46,7 @@ OPTIONS: dict[str, Any] = {
     "STORE_ID": STORE,
     "CHANNEL_KEY": CHANNEL,
     "BILLING_CHANNEL_KEY": BILLING_CHANNEL,
+    "ENVIRONMENT": "test",
     "WEBHOOK_SECRETS": [WEBHOOK_SECRET],
 }
 SETTINGS = {
@@ -175,6 +176,7 @@ def test_the_documented_options_pass() -> None:
         ({"WEBHOOK_SECRETS": [WEBHOOK_SECRET] * 3}, "at most two"),
         ({"WEBHOOK_SECRETS": 5}, "list"),
         ({"WEBHOOK_TOLERANCE_SECONDS": 0}, "WEBHOOK_TOLERANCE_SECONDS"),
+        ({"ENVIRONMENT": "production"}, "ENVIRONMENT"),
         ({"SDK_URL": "http://cdn.example/sdk.js"}, "SDK_URL"),
         ({"NOTIFICATION_IP_ALLOWLIST": ["not-an-ip"]}, "NOTIFICATION_IP_ALLOWLIST"),
         ({"READ_TIMEOUT": -1}, "READ_TIMEOUT"),
@@ -184,6 +186,34 @@ def test_the_documented_options_pass() -> None:
 def test_option_problems(options: dict[str, Any], fragment: str) -> None:
     problems = PortOneBackend.check_options({**OPTIONS, **options})
     assert any(fragment in problem for problem in problems), problems
+
+
+def test_without_an_environment_it_warns() -> None:
+    options = {k: v for k, v in OPTIONS.items() if k != "ENVIRONMENT"}
+    assert any("ENVIRONMENT" in w for w in PortOneBackend.check_warnings(options))
+    assert PortOneBackend("portone", options).is_live
+    assert not make_backend().is_live
+
+
+@responses.activate
+@pytest.mark.parametrize(("environment", "channel"), [("live", "TEST"), ("test", "LIVE")])
+def test_a_payment_on_the_other_kind_of_channel_is_never_applied(
+    environment: str, channel: str
+) -> None:
+    data = payment_object("P1")
+    data["channel"]["type"] = channel
+    responses.add(responses.GET, f"{API}/payments/P1", json=data)
+    with pytest.raises(ProviderRejected, match="channel"):
+        make_backend(ENVIRONMENT=environment).fetch_payment(PaymentRef("P1", 11000, "KRW"))
+
+
+@responses.activate
+def test_a_payment_without_a_channel_type_is_read_as_before() -> None:
+    data = payment_object("P1")
+    del data["channel"]
+    responses.add(responses.GET, f"{API}/payments/P1", json=data)
+    snapshot = make_backend(ENVIRONMENT="live").fetch_payment(PaymentRef("P1", 11000, "KRW"))
+    assert snapshot.status == PaymentStatus.PAID
 
 
 def test_missing_options_are_named() -> None:
@@ -212,12 +242,15 @@ def test_agreements_only_with_a_billing_channel() -> None:
         "BACKENDS": {
             "portone": {
                 **SETTINGS["BACKENDS"]["portone"],
-                "OPTIONS": {k: v for k, v in OPTIONS.items() if k != "WEBHOOK_SECRETS"},
+                "OPTIONS": {
+                    **{k: v for k, v in OPTIONS.items() if k != "WEBHOOK_SECRETS"},
+                    "ENVIRONMENT": "live",
+                },
             }
         },
     }
 )
-def test_without_webhook_secrets_e007_fails() -> None:
+def test_live_without_webhook_secrets_e007_fails() -> None:
     ids = [message.id for message in check_settings(None)]
     assert "kakaopay.E007" in ids
 

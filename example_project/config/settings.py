@@ -50,7 +50,8 @@ account, no network). Put overrides in the environment or in
     the shop pays through it. It sends no notifications: run
     ``manage.py kakaopay_reconcile`` every few minutes.
 ``PORTONE_API_SECRET`` (+ ``PORTONE_STORE_ID``, ``PORTONE_CHANNEL_KEY``,
-``PORTONE_BILLING_CHANNEL_KEY``, ``PORTONE_WEBHOOK_SECRET``)
+``PORTONE_ENVIRONMENT`` (default ``test``), ``PORTONE_BILLING_CHANNEL_KEY``,
+``PORTONE_WEBHOOK_SECRET``)
     When set, adds the ``portone`` backend (KakaoPay through PortOne V2: the
     V2 API secret, the store id and the KakaoPay channel's key; a second
     channel's key for agreements; the webhook secret, comma-separated while
@@ -231,6 +232,8 @@ if env("PORTONE_API_SECRET", default=""):
             # Public by design: both are written into the checkout page.
             "STORE_ID": env("PORTONE_STORE_ID", default=""),
             "CHANNEL_KEY": env("PORTONE_CHANNEL_KEY", default=""),
+            # Which kind of channel the keys are: a payment on the other kind is ignored.
+            "ENVIRONMENT": env("PORTONE_ENVIRONMENT", default="test"),
         },
     }
     # A second KakaoPay channel, the one that issues billing keys (agreements).

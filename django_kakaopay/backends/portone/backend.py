@@ -94,7 +94,7 @@ class PortOneBackend(BaseBackend):
         self.settings = PortOneSettings.from_options(self.options)
         self.ip_allowlist = IpAllowlist.from_options(self.options)
         api = PortOneApi(http_client(self.settings, self.options))
-        self._payments = PortOnePayments(api, self.settings.store_id)
+        self._payments = PortOnePayments(api, self.settings.store_id, self.settings.environment)
         self._billing_keys = PortOneBillingKeys(api, self.settings.store_id)
 
     # configuration ---------------------------------------------------------
@@ -116,6 +116,11 @@ class PortOneBackend(BaseBackend):
         if capability == Capability.PREAPPROVALS and not self.settings.billing_channel_key:
             return False
         return super().supports(capability)
+
+    @property
+    def is_live(self) -> bool:
+        """Real money unless the site says it takes payments on test channels."""
+        return self.settings.environment != "test"
 
     def has_webhook_credentials(self) -> bool:
         return bool(self.settings.webhook_secrets)

@@ -14,6 +14,11 @@ Options (``KAKAOPAY["BACKENDS"][alias]["OPTIONS"]``):
 ``BILLING_CHANNEL_KEY``
     The channel key of a KakaoPay channel that issues billing keys; without
     it the backend offers no agreements.
+``ENVIRONMENT``
+    ``"test"`` or ``"live"``: which kind of channel this site takes payments
+    on. PortOne reports a test channel's payments ``PAID`` like real ones; a
+    payment whose ``channel.type`` is the other kind is never applied. Unset:
+    not checked (warned).
 ``WEBHOOK_SECRETS``
     One or two webhook secrets (``whsec_...``, base64): two while a secret
     is being rotated.
@@ -42,12 +47,14 @@ from .signatures import DEFAULT_TOLERANCE_SECONDS, secret_problem
 BASE_URL = "https://api.portone.io"
 DEFAULT_SDK_URL = "https://cdn.portone.io/v2/browser-sdk.js"
 MAX_WEBHOOK_SECRETS = 2
+ENVIRONMENTS = ("test", "live")
 
 OPTION_NAMES = (
     "API_SECRET",
     "STORE_ID",
     "CHANNEL_KEY",
     "BILLING_CHANNEL_KEY",
+    "ENVIRONMENT",
     "WEBHOOK_SECRETS",
     "WEBHOOK_TOLERANCE_SECONDS",
     "SDK_URL",
@@ -66,6 +73,7 @@ class PortOneSettings:
     store_id: str
     channel_key: str
     billing_channel_key: str
+    environment: str
     webhook_secrets: tuple[str, ...]
     tolerance: int
     sdk_url: str
@@ -78,6 +86,7 @@ class PortOneSettings:
             store_id=text(options.get("STORE_ID")).strip(),
             channel_key=text(options.get("CHANNEL_KEY")).strip(),
             billing_channel_key=text(options.get("BILLING_CHANNEL_KEY")).strip(),
+            environment=text(options.get("ENVIRONMENT")).strip().lower(),
             webhook_secrets=tuple(s.strip() for s in strings(options.get("WEBHOOK_SECRETS")))[
                 :MAX_WEBHOOK_SECRETS
             ],
@@ -109,6 +118,14 @@ def option_problems(options: Mapping[str, Any]) -> list[str]:
             problems.append(f"{name} must be a channel key (channel-key-...), not {key!r}")
         if key and key == secret:
             problems.append(f"{name} is the API secret: the channel key is sent to browsers")
+    environment = options.get("ENVIRONMENT")
+    if environment is not None and not (
+        isinstance(environment, str) and environment.strip().lower() in ENVIRONMENTS
+    ):
+        problems.append(
+            f"ENVIRONMENT must be 'test' or 'live', not {environment!r} "
+            "(it is never derived from DEBUG)"
+        )
     problems += _secret_problems(options.get("WEBHOOK_SECRETS"))
     if "WEBHOOK_TOLERANCE_SECONDS" in options and not positive_integer(
         options["WEBHOOK_TOLERANCE_SECONDS"]
@@ -148,10 +165,16 @@ def _is_script_url(value: str) -> bool:
 
 def option_warnings(options: Mapping[str, Any]) -> list[str]:
     """Advice that is not an error, as check sentences."""
+    warnings = []
     sdk = text(options.get("SDK_URL")).strip()
     if sdk and sdk != DEFAULT_SDK_URL and not sdk.startswith("/"):
-        return [
+        warnings.append(
             f"SDK_URL loads PortOne's browser SDK from {sdk!r}, not from PortOne's own "
             f"{DEFAULT_SDK_URL!r}; make sure you trust that host"
-        ]
-    return []
+        )
+    if options.get("ENVIRONMENT") is None:
+        warnings.append(
+            "ENVIRONMENT is not set, so a payment on a test channel would count as paid "
+            "like a real one; set it to 'test' or 'live'"
+        )
+    return warnings

@@ -34,9 +34,10 @@ MAX_ORDER_NAME = 100
 class PortOnePayments:
     """Look-ups, cancels and billing-key charges, through one backend's API client."""
 
-    def __init__(self, api: PortOneApi, store_id: str) -> None:
+    def __init__(self, api: PortOneApi, store_id: str, environment: str = "") -> None:
         self.api = api
         self.store_id = store_id
+        self.environment = environment
 
     def fetch(self, ref: PaymentRef) -> PaymentSnapshot:
         """The payment as PortOne has it; pending while PortOne has none with our id."""
@@ -48,11 +49,16 @@ class PortOnePayments:
             if exc.status_code == 404:
                 return not_found_snapshot(ref.reference)
             raise
-        self.check_store(data, payment_id)
+        self.check_ours(data, payment_id)
         return payment_snapshot(data, ref.reference)
 
-    def check_store(self, data: Mapping[str, Any], payment_id: str) -> None:
-        """Refuse a payment of another store: an id alone proves nothing."""
+    def check_ours(self, data: Mapping[str, Any], payment_id: str) -> None:
+        """Refuse another store's payment, and one on the other kind of channel.
+
+        An id alone proves nothing; and a test channel's payment is ``PAID``
+        like a real one, so with ``ENVIRONMENT`` set a payment on the other
+        kind of channel is never applied.
+        """
         store = text(data.get("storeId"))
         if store and store != self.store_id:
             raise ProviderRejected(
@@ -61,6 +67,15 @@ class PortOnePayments:
                     "STORE_ID; it is ignored."
                 )
                 % {"id": payment_id, "store": store[:64]}
+            )
+        channel = text(mapping(data.get("channel")).get("type")).lower()
+        if self.environment and channel in ("test", "live") and channel != self.environment:
+            raise ProviderRejected(
+                _(
+                    "PortOne's payment %(id)s was made on a %(channel)s channel, but "
+                    "ENVIRONMENT is %(environment)r; it is ignored."
+                )
+                % {"id": payment_id, "channel": channel, "environment": self.environment}
             )
 
     def refund(self, request: RefundRequest) -> RefundSnapshot:
