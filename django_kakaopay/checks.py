@@ -99,10 +99,12 @@ def _notification_modes(configs: Mapping[str, Any]) -> list[checks.CheckMessage]
     from .task_framework import MISSING, framework
 
     found: list[checks.CheckMessage] = []
-    places = {'KAKAOPAY["NOTIFICATIONS"]': get_setting("NOTIFICATIONS")}
+    places = {'KAKAOPAY["NOTIFICATION_PROCESSING"]': get_setting("NOTIFICATION_PROCESSING")}
     for alias, config in configs.items():
         if config.notifications:
-            places[f'KAKAOPAY["BACKENDS"][{alias!r}]["NOTIFICATIONS"]'] = config.notifications
+            places[f'KAKAOPAY["BACKENDS"][{alias!r}]["NOTIFICATION_PROCESSING"]'] = (
+                config.notifications
+            )
     for place, mode in places.items():
         if str(mode).strip().lower() not in NOTIFICATION_MODES:
             found.append(

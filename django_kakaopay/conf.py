@@ -73,8 +73,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # "inline": a notification is processed in its request (the provider sees
     # a failure and delivers again). "queued": it is stored, acknowledged, and
     # processed by django_kakaopay.tasks.process_notification. A backend's
-    # entry may say otherwise with its own "NOTIFICATIONS".
-    "NOTIFICATIONS": "inline",
+    # entry may say otherwise with its own "NOTIFICATION_PROCESSING".
+    "NOTIFICATION_PROCESSING": "inline",
     # Queued mode: how many times a failing notification is processed in all,
     # and the seconds before the first retry (doubling after each).
     "NOTIFICATION_TASK_ATTEMPTS": 5,
@@ -85,7 +85,7 @@ NOTIFICATION_MODES = ("inline", "queued")
 
 
 # The keys of one entry of ``KAKAOPAY["BACKENDS"]``.
-BACKEND_ENTRY_KEYS = ("BACKEND", "OPTIONS", "NOTIFICATIONS")
+BACKEND_ENTRY_KEYS = ("BACKEND", "OPTIONS", "NOTIFICATION_PROCESSING")
 
 
 def sandbox_allowed(options: Mapping[str, Any]) -> bool:
@@ -102,7 +102,7 @@ class BackendConfig:
     alias: str
     path: str
     options: Mapping[str, Any] = field(default_factory=dict)
-    # The entry's own notification mode; empty: the global NOTIFICATIONS.
+    # The entry's own notification mode; empty: the global NOTIFICATION_PROCESSING.
     notifications: str = ""
 
 
@@ -124,7 +124,7 @@ def backend_configs() -> dict[str, BackendConfig]:
                 f'KAKAOPAY["BACKENDS"][{alias!r}] must be a dict with a "BACKEND" dotted path.'
             )
         options = entry.get("OPTIONS") or {}
-        mode = entry.get("NOTIFICATIONS") or ""
+        mode = entry.get("NOTIFICATION_PROCESSING") or ""
         configs[str(alias)] = BackendConfig(
             str(alias), str(entry["BACKEND"]), dict(options), str(mode)
         )
@@ -134,7 +134,9 @@ def backend_configs() -> dict[str, BackendConfig]:
 def notification_mode(alias: str) -> str:
     """How notifications for ``alias`` are processed: ``"inline"`` or ``"queued"``."""
     config = backend_configs().get(alias)
-    mode = (config.notifications if config is not None else "") or get_setting("NOTIFICATIONS")
+    mode = (config.notifications if config is not None else "") or get_setting(
+        "NOTIFICATION_PROCESSING"
+    )
     return str(mode).strip().lower()
 
 

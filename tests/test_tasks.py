@@ -42,7 +42,7 @@ pytestmark = pytest.mark.skipif(
 if MODULE:
     from django_kakaopay import tasks
 
-QUEUED = {**sandbox_settings(), "NOTIFICATIONS": "queued"}
+QUEUED = {**sandbox_settings(), "NOTIFICATION_PROCESSING": "queued"}
 
 
 def task_backend(name: str) -> dict[str, Any]:
@@ -170,7 +170,10 @@ def test_a_queue_that_is_down_loses_nothing() -> None:
         **sandbox_settings(),
         "BACKENDS": {
             **sandbox_settings()["BACKENDS"],
-            "sandbox": {**sandbox_settings()["BACKENDS"]["sandbox"], "NOTIFICATIONS": "queued"},
+            "sandbox": {
+                **sandbox_settings()["BACKENDS"]["sandbox"],
+                "NOTIFICATION_PROCESSING": "queued",
+            },
         },
     }
 )
@@ -287,7 +290,7 @@ def test_task_results_are_json() -> None:
 # -- checks ------------------------------------------------------------------------------------
 
 
-@override_settings(KAKAOPAY={**sandbox_settings(), "NOTIFICATIONS": "later"})
+@override_settings(KAKAOPAY={**sandbox_settings(), "NOTIFICATION_PROCESSING": "later"})
 def test_a_mode_that_is_not_one_is_an_error() -> None:
     ids = [m.id for m in check_settings(None) if m.level >= checks.ERROR]
     assert "kakaopay.E010" in ids
