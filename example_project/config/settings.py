@@ -31,6 +31,10 @@ account, no network). Put overrides in the environment or in
     Staging only: ``True`` keeps the sandbox serving with ``DEBUG=False``.
     Without it, ``manage.py check`` refuses the sandbox when ``DEBUG`` is off,
     because anyone could approve their own payment on its pages.
+``KAKAOPAY_NOTIFICATION_PROCESSING``
+    ``inline`` (default) or ``queued``: notifications are stored, answered,
+    and processed by a worker of the database task queue (django-tasks-db),
+    started with ``python example_project/manage.py db_worker``.
 ``KAKAOPAY_SITE_URL``
     This site's origin, for URLs built outside a request (default
     ``http://127.0.0.1:8000``).
@@ -62,6 +66,7 @@ account, no network). Put overrides in the environment or in
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +256,16 @@ KAKAOPAY = {
     "DEFAULT_BACKEND": env("KAKAOPAY_BACKEND", default="sandbox"),
     "BACKENDS": KAKAOPAY_BACKENDS,
     "SITE_URL": env("KAKAOPAY_SITE_URL", default="http://127.0.0.1:8000"),
+    "NOTIFICATION_PROCESSING": env("KAKAOPAY_NOTIFICATION_PROCESSING", default="inline"),
 }
+
+if KAKAOPAY["NOTIFICATION_PROCESSING"] == "queued":
+    # A database queue in the shop's own database; Django 6 has the Tasks
+    # framework built in, Django 5.2 needs the django-tasks backport.
+    if importlib.util.find_spec("django.tasks") is None:
+        INSTALLED_APPS.append("django_tasks")
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,
