@@ -44,7 +44,6 @@ from .portone_urls import MISSING_SDK_PATH, RECORDED, SDK_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCREENSHOT = "/tmp/portone_checkout_ko.png"  # noqa: S108 - a fixed path to look at afterwards
 PHONE_USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36"
@@ -413,7 +412,11 @@ def test_an_sdk_that_answers_nothing_leaves_the_page_ready_to_open_it_again(
 
 @pytest.mark.parametrize("browser_language", ["ko-KR"])
 def test_the_korean_checkout_page_screenshot(
-    chromium: Any, live_server: Any, use_portone: Configure, portone_api: Any
+    chromium: Any,
+    live_server: Any,
+    use_portone: Configure,
+    portone_api: Any,
+    screenshots: Callable[[Any, str], None],
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -428,6 +431,5 @@ def test_the_korean_checkout_page_screenshot(
     assert chromium.find_element(By.ID, "kp-spinner").is_displayed()
     assert not chromium.find_element(By.ID, "kp-start").is_enabled()
     assert payment.reference in chromium.find_element(By.TAG_NAME, "body").text
-    chromium.save_screenshot(SCREENSHOT)
-    print(f"Korean PortOne checkout page: {SCREENSHOT}")
+    screenshots(chromium, "portone-checkout-ko")
     assert js_errors(chromium) == []
