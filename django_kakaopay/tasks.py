@@ -116,10 +116,16 @@ def charge_due(
 
 @task()
 def replay_failed_notifications(
-    backend: str | None = None, limit: int | None = None
+    backend: str | None = None, limit: int | None = None, max_attempts: int | None = 10
 ) -> dict[str, Any]:
-    """What ``kakaopay_replay_webhooks`` does without ids: failed and stranded rows."""
-    report = services.replay_failed_events(backend=backend, limit=limit)
+    """What ``kakaopay_replay_webhooks`` does without ids: failed and stranded rows.
+
+    As the command, a row already processed ``max_attempts`` times is held
+    back for a person (``None`` or ``0``: none is).
+    """
+    report = services.replay_failed_events(
+        backend=backend, limit=limit, max_attempts=max_attempts or None
+    )
     return {
         "replayed": report.replayed,
         "failed": report.failed,
