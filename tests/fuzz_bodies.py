@@ -39,12 +39,28 @@ reads for money: a ``data``/root object that is not an object, a currency that
 is not a string, an amount that is a boolean, list, object, negative,
 non-whole or over 2**63-1 (for the sandbox and Checkout.com also any string or
 float; Smart2Pay documents amounts as digit strings, which stay allowed).
+
+PortOne's notifications are signed Standard Webhooks that carry no money, only
+ids the backend looks up at PortOne's API; its cases also say how that API
+answers (PAID with the right or a wrong amount, cancelled, failed, another
+store's, 404, 5xx, a timeout, no JSON ...), which ``tests.fuzz_portone``
+plays with ``responses`` for the whole run. Its contract is exact: each
+genuine case expects one answer (200, 400, 503, or 200 for a duplicate
+``webhook-id``), one look-up or none, one inbox status, and the state the
+look-up's answer means for the one payment or agreement it is about; each
+forged case 401, or 403 from outside the allow-list, and no look-up. See that
+module's docstring.
+
+For every backend, a payment is paid at most once: one transition to
+``paid`` and one ``payment_paid`` signal, however often a notification is
+delivered.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import logging
 import random
@@ -56,8 +72,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-ALIASES = ("sandbox", "checkout", "smart2pay")
-ACK = {"sandbox": 200, "checkout": 200, "smart2pay": 204}
+ALIASES = ("sandbox", "checkout", "smart2pay", "portone")
+ACK = {"sandbox": 200, "checkout": 200, "smart2pay": 204, "portone": 200}
 DEFAULT_MAX_BODY = 256 * 1024
 DEFAULT_REJECTED_KEEP = 100
 REJECTED_BODY_BYTES = 4096
@@ -68,6 +84,10 @@ FINE = "fine"
 MALFORMED = "malformed"
 EITHER = "either"
 TOO_LARGE = "too-large"
+# PortOne's (tests.fuzz_portone): look-up unanswered, PAID without an amount, webhook-id seen.
+UNCONFIRMED = "unconfirmed"
+UNPROVEN = "unproven"
+DUPLICATE = "duplicate"
 
 PAID = frozenset({"paid", "partially_refunded", "refunded"})
 
@@ -78,12 +98,14 @@ KST = timezone(timedelta(hours=9))
 
 
 def fuzz_settings(*, max_body: int | None = None, keep: int | None = None) -> dict[str, Any]:
-    """``KAKAOPAY`` with the three backends as the backend tests configure them.
+    """``KAKAOPAY`` with the four backends as the backend tests configure them.
 
-    The sandbox sends no notifications of its own; Smart2Pay also checks the
-    sender's address. ``max_body`` and ``keep`` set the limits; without them
-    the app's defaults apply.
+    The sandbox sends no notifications of its own; Smart2Pay and PortOne also
+    check the sender's address, and PortOne is mid-rotation (two webhook
+    secrets). ``max_body`` and ``keep`` set the limits; without them the
+    app's defaults apply.
     """
+    from tests.fuzz_portone import backend_settings
     from tests.test_checkout_backend import CHECKOUT_SETTINGS
     from tests.test_smart2pay_backend import S2P_SETTINGS
 
@@ -104,6 +126,7 @@ def fuzz_settings(*, max_body: int | None = None, keep: int | None = None) -> di
             },
             "checkout": copy.deepcopy(CHECKOUT_SETTINGS["BACKENDS"]["checkout"]),
             "smart2pay": smart2pay,
+            "portone": backend_settings(),
         },
         "SITE_URL": "http://testserver",
     }
@@ -146,7 +169,8 @@ _BATCH = [
     ("failed", 11000, "KRW"),
     ("created", 7000, "KRW"),
 ]
-_OTHER_CURRENCY = {"sandbox": "USD", "checkout": "SGD", "smart2pay": "USD"}
+# PortOne's KakaoPay channel takes won only: its odd payment is only an odd amount.
+_OTHER_CURRENCY = {"sandbox": "USD", "checkout": "SGD", "smart2pay": "USD", "portone": "KRW"}
 
 
 def batch_targets(alias: str, batch: int) -> list[Target]:
@@ -156,8 +180,11 @@ def batch_targets(alias: str, batch: int) -> list[Target]:
     if batch == 0:
         rows.append(("pending", 1999, _OTHER_CURRENCY[alias]))
     for number, (status, amount, currency) in enumerate(rows):
+        reference = f"FZ-{alias[:3].upper()}-{batch}-{number}"
         if alias == "smart2pay":
             provider_id = str(6000 + batch * 10 + number)
+        elif alias == "portone":
+            provider_id = reference  # PortOne's paymentId is our reference
         elif alias == "checkout":
             provider_id = f"pay_fz{batch:04d}{number:02d}" + "q" * 20
         else:
@@ -165,23 +192,32 @@ def batch_targets(alias: str, batch: int) -> list[Target]:
         targets.append(
             Target(
                 "payment",
-                f"FZ-{alias[:3].upper()}-{batch}-{number}",
+                reference,
                 "" if status == "created" else provider_id,
                 amount,
                 currency,
                 status,
             )
         )
-    agreements = () if alias == "checkout" else ("pending", "created")  # none at Checkout.com
+    agreements: tuple[str, ...] = ("pending", "created")
+    if alias == "checkout":
+        agreements = ()  # none at Checkout.com
+    elif alias == "portone":
+        agreements = ("pending", "created", "active")  # a billing key once it is issued
     for number, status in enumerate(agreements):
+        reference = f"FZ-{alias[:3].upper()}-A{batch}-{number}"
         if alias == "smart2pay":
             provider_id = str(23000 + batch * 10 + number)
+        elif alias == "portone":
+            from tests.fuzz_portone import billing_key_of
+
+            provider_id = billing_key_of(reference) if status == "active" else ""
         else:
             provider_id = f"{alias[:3]}_sid_fz_{batch}_{number}"
         targets.append(
             Target(
                 "preapproval",
-                f"FZ-{alias[:3].upper()}-A{batch}-{number}",
+                reference,
                 "" if status == "created" else provider_id,
                 status=status,
             )
@@ -260,6 +296,12 @@ class Case:
     authentic: bool
     expect: str
     label: str
+    # PortOne's: the webhook-id, how its API answers, the body as the contract reads it
+    # (tests.fuzz_portone.Lookup, .Reading) and the exact answer of a forgery.
+    event_id: str = ""
+    lookup: Any = None
+    reading: Any = None
+    answer: int | None = None
 
     def preview(self, size: int = 160) -> str:
         head = self.body[:size]
@@ -346,6 +388,10 @@ def hard_problem(alias: str, payload: Any) -> str:
     if any(_unstorable(text) for text in _strings(payload)):
         return "NUL or a lone surrogate"
     currency_problem = "a currency that is not a string"
+    if alias == "portone":
+        from tests.fuzz_portone import body_problem
+
+        return body_problem(payload)
     if alias == "sandbox":
         data = payload.get("data")
         if "data" in payload and not isinstance(data, dict):
@@ -473,6 +519,8 @@ class Generator:
             self.other_secret = signing_secret("elsewhere", {})
         elif alias == "checkout":
             self.keys = list(options["WEBHOOK_SIGNATURE_KEYS"])
+        elif alias == "portone":
+            self._reused_id: str | None = None  # set by _replay: the webhook-id delivered again
         else:
             self.site_id = str(options["SITE_ID"])
             self.api_key = str(options["API_KEY"])
@@ -489,7 +537,10 @@ class Generator:
     def case(self, index: int) -> Case:
         rng = random.Random(f"{self.seed}:{self.alias}:{index}")
         authentic = index % 2 == 0
+        if self.alias == "portone":
+            self._reused_id = None
         body, expect, label = self._body(index, rng)
+        reused = self._reused_id if self.alias == "portone" else None
         roll = rng.random()
         if roll < 0.03:
             size = rng.choice(
@@ -507,6 +558,10 @@ class Generator:
             content_type, odd = self._odd_headers(rng)
             headers.update(odd)
             label += " [odd headers]"
+        if self.alias == "portone":
+            return self._portone_case(
+                index, rng, body, expect, label, content_type, headers, reused
+            )
         if authentic:
             auth, remote, how = self._genuine(body, rng)
         else:
@@ -527,6 +582,72 @@ class Generator:
             expect,
             f"{label} / {how}",
         )
+
+    def _portone_case(
+        self,
+        index: int,
+        rng: random.Random,
+        body: bytes,
+        expect: str,
+        label: str,
+        content_type: str,
+        headers: dict[str, str],
+        reused: str | None,
+    ) -> Case:
+        """A Standard Webhooks delivery, and how PortOne answers its look-up."""
+        from tests import fuzz_portone as po
+
+        authentic = index % 2 == 0
+        msg_id = reused or f"msg_fz_{index:05d}"
+        if reused is None and rng.random() < 0.03:
+            msg_id = msg_id.ljust(255, "z")  # the longest id the inbox keeps as it is
+        now = int(po.moment(index).timestamp())
+        plan = po.draw_lookup(self.seed, index)
+        answer: int | None = None
+        if authentic:
+            auth, remote, how = po.genuine(body, msg_id, now, rng)
+        else:
+            body, auth, remote, how, answer = po.forged(
+                body, msg_id, now, rng, self._captured, index
+            )
+        headers.update(auth)
+        reading = None
+        if len(body) > self.max_body:
+            expect = TOO_LARGE
+        elif not authentic:
+            expect = "forged"
+        else:
+            reading = po.read_body(body)
+            decided = po.expectation(reading, plan)
+            # The families know some bodies for sure; the reading must agree with them.
+            unreadable = reading.kind == po.MALFORMED_KIND
+            if (expect == MALFORMED) != unreadable and expect != EITHER:
+                label += f" [DISAGREE: family {expect}, reading {decided} ({reading.why})]"
+            expect = decided
+            if reading.kind in ("payment", "billing-key"):
+                how += f"; PortOne answers {plan.describe(reading.kind)}"
+        return Case(
+            index,
+            self.alias,
+            body,
+            headers,
+            content_type,
+            remote,
+            authentic,
+            expect,
+            f"{label} / {how}",
+            event_id=headers.get("webhook-id", ""),
+            lookup=plan,
+            reading=reading,
+            answer=answer,
+        )
+
+    def _captured(self, index: int) -> Case | None:
+        """Genuine case ``index``, for a forger who captured it; None if it was not sent whole."""
+        earlier = self.case(index)
+        if not earlier.authentic or earlier.expect == TOO_LARGE:
+            return None
+        return earlier
 
     # -- bodies -----------------------------------------------------------------
 
@@ -549,7 +670,8 @@ class Generator:
             (3, self._deep),
             (1.5, self._empty),
             (1.5, self._not_object),
-            (4, self._replay),
+            # PortOne: deliveries again under the same webhook-id (tests.fuzz_portone)
+            (10 if self.alias == "portone" else 4, self._replay),
         ]
         weights = [weight for weight, _ in families]
         (family,) = rng.choices([make for _, make in families], weights=weights)
@@ -563,6 +685,7 @@ class Generator:
             "sandbox": self._sandbox,
             "checkout": self._checkout,
             "smart2pay": self._smart2pay,
+            "portone": self._portone,
         }[self.alias]
         payload, label = maker(index, rng, target)
         return payload, target, label
@@ -631,6 +754,13 @@ class Generator:
             "refunded_amount": refunded,
         }
         return event, f"sandbox payment {status}"
+
+    def _portone(self, index: int, rng: random.Random, target: Target) -> tuple[Any, str]:
+        from tests.fuzz_portone import event
+
+        when = self._when(index, rng)
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        return event(index, rng, target, stamp)
 
     def _checkout(self, index: int, rng: random.Random, target: Target) -> tuple[Any, str]:
         from django_kakaopay.backends.checkout import PAYMENT_EVENTS, REFUND_EVENTS
@@ -715,6 +845,16 @@ class Generator:
 
     def _money_paths(self, payload: Any) -> dict[str, tuple[Any, ...]]:
         """Paths of the amount, currency, status, ids and type fields of ``payload``."""
+        if self.alias == "portone":  # no money in the event: only ids to look up
+            found: dict[str, tuple[Any, ...]] = {"type": ("type",), "timestamp": ("timestamp",)}
+            data = payload.get("data") if isinstance(payload, dict) else None
+            if isinstance(data, dict):
+                for name in ("storeId", "paymentId", "transactionId", "cancellationId"):
+                    if name in data:
+                        found[f"data.{name}"] = ("data", name)
+                if "billingKey" in data:
+                    found["data.billingKeyId"] = ("data", "billingKey")
+            return found
         if self.alias in ("sandbox", "checkout"):
             data = payload.get("data") if isinstance(payload, dict) else None
             paths: dict[str, tuple[Any, ...]] = {"type": ("type",), "id": ("id",)}
@@ -748,6 +888,8 @@ class Generator:
     def _amount(self, index: int, rng: random.Random) -> tuple[bytes, str, str]:
         payload, target, label = self._template(index, rng)
         paths = self._money_paths(payload)
+        if self.alias == "portone":  # money the event claims, which only the look-up may state
+            paths = {**paths, "data.amount": ("data", "amount")}
         names = [name for name in paths if "amount" in name.lower()]
         if not names:
             return self._finish(payload, FINE, f"fine: {label}")
@@ -813,7 +955,14 @@ class Generator:
             from django_kakaopay.sandbox import provider
 
             path = paths.get("data.status") if self.alias == "sandbox" else ("type",)
-            if self.alias == "sandbox":
+            if self.alias == "portone":  # another event about the same kind of object
+                from tests import fuzz_portone
+
+                about_key = "billingKey" in payload["data"]
+                known = list(
+                    fuzz_portone.BILLING_KEY_EVENTS if about_key else fuzz_portone.PAYMENT_EVENTS
+                )
+            elif self.alias == "sandbox":
                 known = [
                     provider.READY,
                     provider.SUCCESS_PAYMENT,
@@ -826,6 +975,8 @@ class Generator:
 
                 known = sorted(PAYMENT_EVENTS)
             unknown = ["", "success_payment", "SUCCESS_PAYMENT ", "PAID", 2, None, ["x"]]
+            if self.alias == "portone":
+                unknown = ["", "transaction.paid", "Transaction.Paid ", "PAID", 2, None, ["x"]]
         if path is None:
             return self._finish(payload, FINE, f"fine: {label}")
         if rng.random() < 0.5:
@@ -839,7 +990,7 @@ class Generator:
         payload, _target, label = self._template(index, rng)
         paths = self._money_paths(payload)
         other = rng.choice([t for t in self.targets(index, rng) if t.kind == "payment"])
-        for name in ("data.id", "ID"):
+        for name in ("data.id", "ID", "data.paymentId"):
             if name in paths and other.provider_id:
                 payload = _put(payload, paths[name], other.provider_id)
         for name in ("data.reference", "MerchantTransactionID"):
@@ -857,6 +1008,12 @@ class Generator:
             root = rng.choice(["Dispute", "Payout", "Chargeback", f"Thing{index}"])
             payload = {root: next(iter(payload.values()))}
             return self._finish(payload, FINE, f"unknown root {root}: {label}")
+        if self.alias == "portone":
+            from tests.fuzz_portone import OTHER_EVENTS
+
+            kind = rng.choice([*OTHER_EVENTS, f"New.Type{index}"])
+            payload = _put(payload, ("type",), kind)
+            return self._finish(payload, FINE, f"unknown type {kind}: {label}")
         kind = rng.choice([*_CHECKOUT_OTHER_TYPES, "shipment.created", f"new_type_{index}"])
         payload = _put(payload, ("type",), kind)
         if self.alias == "sandbox" and rng.random() < 0.5:
@@ -911,6 +1068,15 @@ class Generator:
         names = [name for name in paths if name.lower().endswith(("id", "reference"))]
         name = rng.choice(names)
         value = f"{index}-" + "i" * 10_000
+        if self.alias == "portone":  # around the limits of a readable id and of the columns
+            looked_up = [n for n in ("data.paymentId", "data.billingKeyId") if n in paths]
+            if looked_up and rng.random() < 0.7:
+                name = looked_up[0]
+            length = rng.choice([100, 101, 128, 129, 200, 201, 10_000])
+            value = (f"{index}-" + "i" * length)[:length]
+            return self._finish(
+                _put(payload, paths[name], value), EITHER, f"{length}-char {name}: {label}"
+            )
         return self._finish(_put(payload, paths[name], value), EITHER, f"10k {name}: {label}")
 
     def _nul_byte(self, index: int, rng: random.Random) -> tuple[bytes, str, str]:
@@ -1018,10 +1184,23 @@ class Generator:
         """An earlier case's body again: a duplicate delivery (or a forgery reusing it)."""
         if index < 2:
             return self._fine(index, rng)
-        earlier = self.case(rng.randrange(max(0, index - 60), index))
+        if self.alias == "portone":  # mostly a genuine delivery again, often the one just sent
+            back = rng.choice([1, 1, rng.randint(1, 30)]) * 2 - (0 if rng.random() < 0.85 else 1)
+            earlier = self.case(max(0, index - back))
+        else:
+            earlier = self.case(rng.randrange(max(0, index - 60), index))
         body = earlier.body
         if len(body) > self.max_body:
             return self._fine(index, rng)
+        if self.alias == "portone":  # PortOne delivers again under the same webhook-id
+            # (a forgery's id may be one no sender can use; its number is still free)
+            self._reused_id = (
+                earlier.event_id if earlier.authentic else f"msg_fz_{earlier.index:05d}"
+            )
+            if rng.random() < 0.3:
+                body, expect, label = self._fine(index, rng)
+                return body, expect, f"another body under case {earlier.index}'s id: {label}"
+            return body, EITHER, f"repeat of case {earlier.index} (same webhook-id)"
         return body, EITHER, f"repeat of case {earlier.index}"
 
     # -- headers and credentials ----------------------------------------------------
@@ -1239,6 +1418,17 @@ def _family(label: str) -> str:
     return " ".join(words[:2]) if words else head
 
 
+def _rows(queryset: Any) -> list[dict[str, Any]]:
+    """The rows of ``queryset`` as the database driver returns them, by column name."""
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 @contextmanager
 def quiet_logs() -> Iterator[None]:
     """Silence the per-request warnings and error logs; the report keeps the tracebacks."""
@@ -1268,24 +1458,39 @@ class Runner:
         self.batches = 0
         self.ever_paid: set[Any] = set()
         self.state: dict[str, Any] = {}
+        # payment_paid signals per payment, for the whole run and for the current case
+        self.paid_signals: Counter[Any] = Counter()
+        self.case_signals: Counter[Any] = Counter()
+        self.paid_transitions: Counter[Any] = Counter()
+        self.api: Any = None
+        self.clock: Any = None
+        self.seen: Any = None  # what PortOne was asked during the current case
+        if alias == "portone":
+            from tests.fuzz_portone import FrozenClock, PortOneApi
+
+            self.api = PortOneApi()
+            self.clock = FrozenClock()
 
     # -- snapshots -----------------------------------------------------------------
 
     def money(self) -> dict[str, Any]:
+        """Every column of this backend's payments, refunds and agreements, and the log's end.
+
+        Rows of this backend (notifications can only reach those); the
+        transition log of every backend. Read as the database holds them
+        (times and JSON undecoded), which tells every change apart as well
+        and costs an eighth of the ORM's ``values()``: this runs after every
+        case.
+        """
         from django.db.models import Count, Max
 
         from django_kakaopay.models import Payment, Preapproval, Refund, StatusTransition
 
-        # Rows of this backend (notifications can only reach those); the
-        # transition log of every backend.
+        mine = {"backend": self.alias}
         return {
-            "payments": list(Payment.objects.filter(backend=self.alias).order_by("pk").values()),
-            "refunds": list(
-                Refund.objects.filter(payment__backend=self.alias).order_by("pk").values()
-            ),
-            "preapprovals": list(
-                Preapproval.objects.filter(backend=self.alias).order_by("pk").values()
-            ),
+            "payments": _rows(Payment.objects.filter(**mine).order_by("pk")),
+            "refunds": _rows(Refund.objects.filter(payment__backend=self.alias).order_by("pk")),
+            "preapprovals": _rows(Preapproval.objects.filter(**mine).order_by("pk")),
             "transitions": StatusTransition.objects.aggregate(n=Count("pk"), last=Max("pk")),
         }
 
@@ -1312,21 +1517,45 @@ class Runner:
 
     def run(self, count: int, *, progress: Callable[[int], None] | None = None) -> Report:
         import time
+        from contextlib import ExitStack
 
         start = time.perf_counter()
-        for index in range(count):
-            if index // self.batch_every >= self.batches:
-                create_targets(self.alias, batch_targets(self.alias, self.batches))
-                self.batches += 1
-                self.state = {}
-            self.run_case(self.generator.case(index))
-            if progress is not None:
-                progress(index)
+        with ExitStack() as stack:
+            stack.enter_context(self._counting_paid_signals())
+            if self.api is not None:
+                # PortOne's API answers every look-up of the run, and signatures
+                # are checked against the run's clock (tests.fuzz_portone).
+                from tests.fuzz_portone import frozen_signature_clock
+
+                stack.enter_context(self.api.running())
+                stack.enter_context(frozen_signature_clock(self.clock))
+            for index in range(count):
+                if index // self.batch_every >= self.batches:
+                    create_targets(self.alias, batch_targets(self.alias, self.batches))
+                    self.batches += 1
+                    self.state = {}
+                self.run_case(self.generator.case(index))
+                if progress is not None:
+                    progress(index)
         self.report.seconds = time.perf_counter() - start
         inbox = self.inbox()
         self.report.rejected_rows = inbox["rejected"]
         self.report.longest_rejected_body = inbox["longest"] or 0
         return self.report
+
+    @contextmanager
+    def _counting_paid_signals(self) -> Iterator[None]:
+        from django_kakaopay import signals
+
+        def paid(sender: Any, instance: Any, **kwargs: Any) -> None:
+            self.paid_signals[instance.pk] += 1
+            self.case_signals[instance.pk] += 1
+
+        signals.payment_paid.connect(paid, weak=False)
+        try:
+            yield
+        finally:
+            signals.payment_paid.disconnect(paid)
 
     def run_case(self, case: Case) -> None:
         from django.utils import timezone
@@ -1334,6 +1563,9 @@ class Runner:
         if not self.state:
             self.state = {"money": self.money()}
             self._remember_paid(self.state["money"])
+        self.case_signals = Counter()
+        if self.api is not None:
+            case = self._before_portone(case)
         # The inbox is only looked at around the requests that must not keep
         # anything but rejected rows (a full scan of it each time is slow).
         watch_inbox = case.expect == TOO_LARGE or not case.authentic
@@ -1366,7 +1598,46 @@ class Runner:
         report.by_expectation[case.expect][str(status)] += 1
         after = {"money": self.money(), "inbox": self.inbox() if watch_inbox else None}
         self.state = {"money": after["money"]}
+        if self.api is not None:
+            self._after_portone(case)
         self._check(case, status, before, after, started)
+
+    def _before_portone(self, case: Case) -> Case:
+        """Tell PortOne's double how to answer ``case``; a finished webhook-id makes it a duplicate."""
+        from tests.fuzz_portone import Seen, moment
+
+        when = moment(case.index)
+        self.clock.now = when.timestamp()
+        self.api.now = when
+        self.api.plan = case.lookup
+        self.api.amounts = {
+            row["reference"]: row["amount"] for row in self.state["money"]["payments"]
+        }
+        row = None
+        if case.authentic and case.expect != TOO_LARGE:
+            row = self._event_row(case.event_id)
+            finished = row is not None and row["status"] in ("processed", "ignored")
+            if finished and case.reading is not None and case.reading.keyed_by_id:
+                case = dataclasses.replace(case, expect=DUPLICATE)
+        self.seen = Seen(len(self.api.calls), self.api.sent(), row)
+        return case
+
+    def _after_portone(self, case: Case) -> None:
+        seen = self.seen
+        seen.calls = self.api.calls[seen.calls_before :]
+        seen.unexpected = self.api.sent() - seen.sent_before - len(seen.calls)
+        if case.authentic and case.expect != TOO_LARGE:
+            seen.row_after = self._event_row(case.event_id)
+
+    def _event_row(self, key: str) -> dict[str, Any] | None:
+        from django_kakaopay.models import WebhookEvent
+
+        row = (
+            WebhookEvent.objects.filter(backend=self.alias, event_key=key)
+            .values("status", "attempts", "updated_at", "headers")
+            .first()
+        )
+        return dict(row) if row is not None else None
 
     def _violate(self, kind: str, case: Case, status: int | str, detail: str = "") -> None:
         self.report.violations.append(Violation(kind, case, status, detail))
@@ -1386,7 +1657,8 @@ class Runner:
         after: dict[str, Any],
         started: datetime,
     ) -> None:
-        if isinstance(status, int) and status >= 500:
+        retry_asked = status == 503 and case.expect in (UNCONFIRMED, UNPROVEN)
+        if isinstance(status, int) and status >= 500 and not retry_asked:
             self._violate("5xx answer", case, status)
         money_changed = before["money"] != after["money"]
         if case.expect == TOO_LARGE:
@@ -1401,6 +1673,8 @@ class Runner:
         elif not case.authentic:
             if status not in (401, 403):
                 self._violate("forged notification not answered 401/403", case, status)
+            elif case.answer is not None and status != case.answer:
+                self._violate(f"forged notification not answered {case.answer}", case, status)
             if money_changed:
                 self._violate(
                     "forged notification changed payments/refunds/preapprovals/transitions",
@@ -1428,6 +1702,12 @@ class Runner:
                     status,
                     f"{longest} bytes",
                 )
+        if self.api is not None:
+            from tests.fuzz_portone import check_delivery
+
+            check_delivery(self, case, status, before, after, started)
+        elif case.expect == TOO_LARGE or not case.authentic:
+            pass
         elif isinstance(status, int) and status < 500:  # 5xx and exceptions: reported above
             ack = ACK[case.alias]
             if case.expect == MALFORMED and status != 400:
@@ -1509,7 +1789,12 @@ class Runner:
                     f"{row['reference']}: now {row['status']}",
                 )
             if row["status"] in PAID and was.get(row["id"]) not in PAID:
-                problem = claims_problem(case, row)
+                if self.api is not None:  # PortOne's answer is the claim, not the body
+                    from tests.fuzz_portone import claims_problem as answer_problem
+
+                    problem = answer_problem(self.seen.calls, row)
+                else:
+                    problem = claims_problem(case, row)
                 if problem:
                     self._violate(
                         "paid although the notification claims other money",
@@ -1519,10 +1804,18 @@ class Runner:
                     )
         self._remember_paid(after)
         last = before["transitions"]["last"] or 0
+        paid_now: set[Any] = set()
         if (after["transitions"]["last"] or 0) > last:
             for row in StatusTransition.objects.filter(pk__gt=last).values(
                 "payment_id", "refund_id", "preapproval_id", "from_status", "to_status"
             ):
+                if row["payment_id"] and row["to_status"] == "paid":
+                    paid_now.add(row["payment_id"])
+                    self.paid_transitions[row["payment_id"]] += 1
+                    if self.paid_transitions[row["payment_id"]] > 1:
+                        self._violate(
+                            "a payment moved to paid twice", case, status, str(row["payment_id"])
+                        )
                 kind: ObjectKind = (
                     "payment"
                     if row["payment_id"]
@@ -1537,6 +1830,17 @@ class Runner:
                         status,
                         f"{kind} {row['from_status']} -> {row['to_status']}",
                     )
+        # One payment_paid per payment: sent for each move to paid of this case, never again.
+        if set(self.case_signals) != paid_now:
+            self._violate(
+                "payment_paid signals are not the moves to paid",
+                case,
+                status,
+                f"signals for {sorted(self.case_signals)}, moves for {sorted(paid_now)}",
+            )
+        twice = sorted(pk for pk in self.case_signals if self.paid_signals[pk] > 1)
+        if twice:
+            self._violate("payment_paid sent twice for one payment", case, status, f"{twice}")
 
 
 _ABSENT = object()
