@@ -14,10 +14,12 @@ the plan:
 - a body that is not strict UTF-8 JSON, holds NUL or a lone surrogate, nests
   deeper than the backend's limit, is not an object, has no type, or names a
   ``Transaction.*``/``BillingKey.*`` event without a readable
-  ``paymentId``/``billingKey`` (a printable string of at most 200 characters):
+  ``paymentId``/``billingKey`` (a non-empty printable string):
   400 and a ``malformed`` row, nothing asked, nothing changed;
-- another store's event, or a type that is neither ``Transaction.*`` nor
-  ``BillingKey.*``: 200, row ``ignored``, PortOne not asked;
+- another store's event, a type that is neither ``Transaction.*`` nor
+  ``BillingKey.*``, or an id longer than ours can be (a ``paymentId`` over 100
+  characters, a ``billingKey`` over 128): 200, row ``ignored``, PortOne not
+  asked;
 - otherwise exactly one look-up of that id. When PortOne does not answer it
   (timeout, connection error, 5xx, 429, 401, a body that is not a JSON
   object): 503, row ``failed``, nothing changed. When it refuses for good
@@ -62,7 +64,9 @@ API = "https://api.portone.io"
 RETIRED_SECRET = "whsec_" + base64.b64encode(b"retired-webhook-secret-000001").decode()
 STRANGER_SECRET = "whsec_" + base64.b64encode(b"someone-elses-webhook-secret-1").decode()
 TOLERANCE = 300
-MAX_IDENTIFIER = 200  # what the backend reads as a paymentId or billingKey
+# The longest paymentId (our reference) and billingKey our columns hold: a
+# longer one cannot be ours, so the event is ignored without a look-up.
+MAX_IDENTIFIER = {"paymentId": 100, "billingKey": 128}
 MAX_SIGNATURES = 10
 ALLOWED = ["127.0.0.0/8", "::1/128", "52.78.5.241/32"]  # PortOne documents 52.78.5.241
 PROXIES = ["10.0.0.0/8"]
@@ -548,13 +552,10 @@ def read_body(body: bytes) -> Reading:
     else:
         return Reading(IGNORED_KIND, True, why="neither a Transaction nor a BillingKey event")
     identifier = data.get(name)
-    if (
-        not isinstance(identifier, str)
-        or not identifier
-        or len(identifier) > MAX_IDENTIFIER
-        or not identifier.isprintable()
-    ):
+    if not isinstance(identifier, str) or not identifier or not identifier.isprintable():
         return Reading(MALFORMED_KIND, True, why=f"no readable {name}")
+    if len(identifier) > MAX_IDENTIFIER[name]:
+        return Reading(IGNORED_KIND, True, why=f"a {name} longer than any of ours")
     return Reading(looked_up, True, identifier)
 
 

@@ -933,3 +933,47 @@ class TestPortOneConformance(BackendConformance):
             f"{API}/payments/{ref.reference}",
             json=payment_object(ref.reference, "READY"),
         )
+
+
+# -- what the fuzzing found ------------------------------------------------------------------
+
+
+@responses.activate
+@pytest.mark.parametrize("total", [None, "11000", 11000.0, True, {"value": 11000}])
+@pytest.mark.parametrize("status", ["PAID", "PARTIAL_CANCELLED", "CANCELLED"])
+def test_money_taken_without_a_readable_amount_proves_nothing(total: Any, status: str) -> None:
+    data = payment_object("P1", status, cancelled=11000 if status == "CANCELLED" else 4000)
+    data["amount"]["total"] = total
+    responses.add(responses.GET, f"{API}/payments/P1", json=data)
+    snapshot = make_backend().fetch_payment(PaymentRef("P1", 11000, "KRW"))
+    assert snapshot.status is None
+    assert snapshot.provider_status == status
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+def test_a_cancelled_amount_beside_an_unknown_status_is_no_refund() -> None:
+    payment = started_payment()
+    responses.add(
+        responses.GET,
+        f"{API}/payments/{payment.reference}",
+        json=payment_object(payment.reference, "SOMETHING_NEW", cancelled=5500),
+    )
+    services.sync_payment(payment)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert payment.refunded_amount == 0
+    assert not payment.refunds.exists()
+
+
+@pytest.mark.django_db
+@responses.activate
+@override_settings(KAKAOPAY=SETTINGS)
+@pytest.mark.parametrize(("field", "length"), [("paymentId", 101), ("billingKey", 129)])
+def test_an_id_longer_than_ours_is_ignored_without_a_look_up(field: str, length: int) -> None:
+    kind = "Transaction.Paid" if field == "paymentId" else "BillingKey.Issued"
+    body, headers = signed(event(kind, **{field: "x" * length}))
+    assert post_webhook(body, headers).status_code == 200
+    assert not responses.calls
+    assert WebhookEvent.objects.get().status == "ignored"

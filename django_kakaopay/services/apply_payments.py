@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..backends.types import PaymentSnapshot
 from ..models import ChangeSource, Payment
-from ..status import PaymentStatus, can_transition
+from ..status import PAID_STATUSES, PaymentStatus, can_transition
 from .apply_refunds import record_provider_refunds
 from .apply_rules import (
     ApplyResult,
@@ -147,7 +147,9 @@ def apply_payment_locked(
             snapshot.refunded_amount if snapshot.refunded_amount is not None else payment.amount
         )
         moved |= record_provider_refunds(payment, provider_total, source, evidence)
-    elif snapshot.refunded_amount:
+    elif snapshot.refunded_amount and payment.status in PAID_STATUSES:
+        # Only money taken can come back: a refunded total beside any other
+        # status (an unknown one, say) on a payment never paid is not a refund.
         moved = record_provider_refunds(payment, snapshot.refunded_amount, source, evidence)
 
     if moved:

@@ -42,6 +42,9 @@ CURRENCY_PREFIX = "CURRENCY_"
 # Values that would hand a reader the customer's way back in (and nothing else).
 SCRUBBED_KEYS = frozenset({"redirectUrl", "noticeUrls", "customData"})
 NOT_FOUND = "NOT_FOUND"
+MONEY_TAKEN = frozenset(
+    {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
 
 
 def currency_of(value: object) -> str | None:
@@ -62,6 +65,9 @@ def payment_snapshot(data: Mapping[str, Any], reference: str = "") -> PaymentSna
     amounts = mapping(data.get("amount"))
     total = integer(amounts.get("total"))
     cancelled = integer(amounts.get("cancelled"))
+    if status in MONEY_TAKEN and total is None:
+        # "Paid" without an amount we can check proves nothing: left open.
+        status = None
     if status in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED) and cancelled is None:
         status = PaymentStatus.PAID  # money was taken; how much came back is not stated
     failure = mapping(data.get("failure"))
@@ -73,7 +79,11 @@ def payment_snapshot(data: Mapping[str, Any], reference: str = "") -> PaymentSna
         reference=text(data.get("id")) or reference,
         amount=total,
         currency=currency_of(data.get("currency")) if total is not None else None,
-        refunded_amount=cancelled if cancelled is not None else _zero_if_paid(status),
+        refunded_amount=(
+            cancelled
+            if status in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+            else _zero_if_paid(status)
+        ),
         occurred_at=parse_iso_time(data.get("statusChangedAt"))
         or parse_iso_time(data.get("updatedAt")),
         message=text(failure.get("reason"))[:255],

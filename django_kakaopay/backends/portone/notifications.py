@@ -24,7 +24,9 @@ SECRET_HEADERS = frozenset({SIGNATURE_HEADER})
 STORED_HEADERS = (ID_HEADER, TIMESTAMP_HEADER)
 PAYMENT_PREFIX = "Transaction."
 BILLING_KEY_PREFIX = "BillingKey."
-MAX_ID = 200
+# What our columns hold: a reference (our paymentId) and a provider id.
+MAX_PAYMENT_ID = 100
+MAX_BILLING_KEY = 128
 
 
 def parse_notification(
@@ -77,22 +79,23 @@ def _look_up(
     event_id: str,
 ) -> Snapshot | None:
     if event_type.startswith(PAYMENT_PREFIX):
-        payment_id = _identifier(data.get("paymentId"), "paymentId", event_id)
-        return fetch_payment(payment_id)
+        payment_id = _identifier(data.get("paymentId"), "paymentId", MAX_PAYMENT_ID, event_id)
+        return fetch_payment(payment_id) if payment_id else None
     if event_type.startswith(BILLING_KEY_PREFIX):
-        billing_key = _identifier(data.get("billingKey"), "billingKey", event_id)
-        return fetch_billing_key(billing_key)
+        key = _identifier(data.get("billingKey"), "billingKey", MAX_BILLING_KEY, event_id)
+        return fetch_billing_key(key) if key else None
     return None
 
 
-def _identifier(value: object, name: str, event_id: str) -> str:
+def _identifier(value: object, name: str, limit: int, event_id: str) -> str:
+    """The id an event names; ``""`` for one longer than ours can be (not ours: ignored)."""
     found = text(value)
-    if not found or len(found) > MAX_ID or not found.isprintable():
+    if not found or not found.isprintable():
         raise MalformedWebhook(
             _("The PortOne notification has no readable %(field)s.") % {"field": name},
             event_id=event_id,
         )
-    return found
+    return found if len(found) <= limit else ""
 
 
 def notification_identity(body: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
