@@ -7,7 +7,6 @@ approval return with ``pg_token``.
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.test import Client, override_settings
 from django_kakaopay.models import Payment
 from example_project.shop.models import Order, Product
 
+from .example_env import example_settings
 from .test_kakaopay_backend import APPROVE, FAKE_KEY, READY, approve_answer, ready_answer
 
 ENVIRONMENT = {
@@ -28,14 +28,7 @@ ENVIRONMENT = {
 
 
 def example_kakaopay_setting(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    import example_project.config.settings as example_settings
-
-    module = importlib.reload(example_settings)
-    setting: dict[str, Any] = module.KAKAOPAY
-    monkeypatch.undo()
-    importlib.reload(example_settings)
+    setting: dict[str, Any] = example_settings(monkeypatch, ENVIRONMENT)["KAKAOPAY"]
     return setting
 
 

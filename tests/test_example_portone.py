@@ -8,7 +8,6 @@ PortOne until the customer comes back and the payment is looked up.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from typing import Any
@@ -23,6 +22,7 @@ from django.urls import reverse
 from django_kakaopay.models import Payment, Preapproval
 from example_project.shop.models import Order, Product
 
+from .example_env import example_settings
 from .test_portone_backend import (
     API,
     BILLING_CHANNEL,
@@ -50,18 +50,11 @@ def example_portone_setting(
     names: tuple[str, ...] = tuple(ENVIRONMENT),
     **extra: str,
 ) -> dict[str, Any]:
-    for name in [*ENVIRONMENT, "PORTONE_ENVIRONMENT"]:
-        monkeypatch.delenv(name, raising=False)
-    for name in names:
-        monkeypatch.setenv(name, ENVIRONMENT[name])
-    for name, value in extra.items():
-        monkeypatch.setenv(name, value)
-    import example_project.config.settings as example_settings
-
-    module = importlib.reload(example_settings)
-    setting: dict[str, Any] = module.KAKAOPAY
-    monkeypatch.undo()
-    importlib.reload(example_settings)
+    environment = {**{name: ENVIRONMENT[name] for name in names}, **extra}
+    values = example_settings(
+        monkeypatch, environment, cleared=[*ENVIRONMENT, "PORTONE_ENVIRONMENT"]
+    )
+    setting: dict[str, Any] = values["KAKAOPAY"]
     return setting
 
 

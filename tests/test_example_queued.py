@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+import importlib.util
+from typing import Any
 
 import pytest
 
+from .example_env import example_settings
 
-def example_settings(monkeypatch: pytest.MonkeyPatch, mode: str | None) -> ModuleType:
-    monkeypatch.delenv("KAKAOPAY_NOTIFICATION_PROCESSING", raising=False)
-    if mode is not None:
-        monkeypatch.setenv("KAKAOPAY_NOTIFICATION_PROCESSING", mode)
-    import example_project.config.settings as settings_module
+MODE = "KAKAOPAY_NOTIFICATION_PROCESSING"
 
-    module = importlib.reload(settings_module)
-    values = ModuleType("snapshot")
-    values.__dict__.update({name: getattr(module, name) for name in ("KAKAOPAY", "INSTALLED_APPS")})
-    values.TASKS = getattr(module, "TASKS", None)  # type: ignore[attr-defined]
-    monkeypatch.undo()
-    importlib.reload(settings_module)
-    return values
+
+def settings_for(monkeypatch: pytest.MonkeyPatch, mode: str | None) -> dict[str, Any]:
+    return example_settings(monkeypatch, {MODE: mode} if mode else {}, cleared=[MODE])
 
 
 def test_inline_by_default_with_no_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    values = example_settings(monkeypatch, None)
-    assert values.KAKAOPAY["NOTIFICATION_PROCESSING"] == "inline"
-    assert "django_tasks_db" not in values.INSTALLED_APPS
-    assert values.TASKS is None  # type: ignore[attr-defined]
+    values = settings_for(monkeypatch, None)
+    assert values["KAKAOPAY"]["NOTIFICATION_PROCESSING"] == "inline"
+    assert "django_tasks_db" not in values["INSTALLED_APPS"]
+    assert "TASKS" not in values
 
 
 def test_queued_brings_the_database_queue(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("django_tasks_db", reason="django-tasks-db is not installed")
-    values = example_settings(monkeypatch, "queued")
-    assert values.KAKAOPAY["NOTIFICATION_PROCESSING"] == "queued"
-    assert "django_tasks_db" in values.INSTALLED_APPS
-    assert values.TASKS == {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # type: ignore[attr-defined]
+    values = settings_for(monkeypatch, "queued")
+    assert values["KAKAOPAY"]["NOTIFICATION_PROCESSING"] == "queued"
+    assert "django_tasks_db" in values["INSTALLED_APPS"]
+    assert values["TASKS"] == {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     if importlib.util.find_spec("django.tasks") is None:
-        assert "django_tasks" in values.INSTALLED_APPS
+        assert "django_tasks" in values["INSTALLED_APPS"]
