@@ -110,3 +110,32 @@ except ImportError:
         TASKS_MODULE = ""
 if TASKS_MODULE:
     TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
+
+# django-tasks-db's table is in the test database whenever the package is
+# installed, so that tests/test_tasks_worker.py can run a real queue there;
+# every other test still runs tasks at once.
+if TASKS_MODULE:
+    import importlib.util
+
+    if importlib.util.find_spec("django_tasks_db") is not None:
+        INSTALLED_APPS.append("django_tasks_db")
+
+# The settings of a ``db_worker`` started by tests/test_tasks_worker.py. Its
+# DATABASE_URL names the test database that the test run already created (and
+# destroys): the worker only reads and writes rows there; db_worker creates,
+# migrates and flushes nothing. Queued mode and the sandbox as the test
+# configures them (tests.worker_signals.queued_kakaopay), the database queue,
+# and the hooks that record the worker's signals.
+if os.environ.get("KAKAOPAY_TEST_TASKS") == "database":
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tests.worker_signals import STALE_AFTER, queued_kakaopay
+
+    if not str(DATABASES["default"]["NAME"]).startswith("test_"):
+        raise ImproperlyConfigured(
+            "KAKAOPAY_TEST_TASKS=database needs DATABASE_URL to name a test database "
+            "(test_...): the worker of tests/test_tasks_worker.py runs in the test run's own."
+        )
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    KAKAOPAY = queued_kakaopay(KAKAOPAY, int(os.environ.get(STALE_AFTER, "600")))
+    INSTALLED_APPS.append("tests.worker_signals.WorkerSignalsConfig")
