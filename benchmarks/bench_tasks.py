@@ -246,7 +246,7 @@ def verify_acks(builders: Builders) -> list[str]:
         problems.append(f"inline: {paid} of {expected} paid")
     for alias in (QUEUED_ALIAS, MEMORY_ALIAS):
         queued = len(builders.by_alias.get(alias, []))
-        received = WebhookEvent.objects.filter(backend=alias, status="received").count()
+        received = WebhookEvent.objects.filter(backend=alias, status="queued").count()
         moved = Payment.objects.filter(backend=alias).exclude(status="pending").count()
         if not (received == queued and moved == 0):
             problems.append(f"{alias}: {queued} requests, {received} rows received, {moved} moved")

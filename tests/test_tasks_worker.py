@@ -12,9 +12,10 @@ over, and at the end every payment was paid exactly once, with one
 
 django-tasks-db 0.13 never runs a task again once a worker has claimed it:
 the killed worker's task stays RUNNING for good, and its notification stays
-``received``. That is what ``WEBHOOK_STALE_AFTER`` and the replay are for:
+``queued``. That is what ``WEBHOOK_STALE_AFTER`` and the replay are for:
 the operator's scheduled ``replay_failed_notifications`` task (or
-``kakaopay_replay_webhooks``) settles the stranded row by asking the provider.
+``kakaopay_replay_webhooks``) processes the row from its stored,
+authenticated body.
 The test runs that task through the same queue and asserts it settled exactly
 the one row.
 """
@@ -66,7 +67,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 PAYMENTS = 300
 SEED = 20261202
-# Seconds after which a notification still ``received`` counts as stranded.
+# Seconds after which a notification still ``queued`` counts as stranded.
 STALE_AFTER = 2
 # Seconds the worker waits between polls of an empty queue.
 INTERVAL = "0.05"
@@ -316,7 +317,7 @@ def test_a_real_queue_survives_a_worker_killed_mid_task(
     )
 
     # The second worker drains the queue; only the victim's row is left behind.
-    unfinished = WebhookEvent.objects.filter(status__in=("received", "failed"))
+    unfinished = WebhookEvent.objects.filter(status__in=("received", "queued", "failed"))
     ready = DBTaskResult.objects.filter(status="READY")
 
     def drained() -> bool:
@@ -329,8 +330,8 @@ def test_a_real_queue_survives_a_worker_killed_mid_task(
 
     timings["drain after the kill"] = wait_for(drained, DEADLINE, "the queue to drain", workers)
     stranded = list(unfinished.all())
-    assert [(row.event_key, row.status) for row in stranded] == [(plan.victim, "received")], (
-        "the killed task's row stays received: its transaction was rolled back"
+    assert [(row.event_key, row.status) for row in stranded] == [(plan.victim, "queued")], (
+        "the killed task's row stays queued: its transaction was rolled back"
     )
     [orphan] = DBTaskResult.objects.filter(status="RUNNING")
     assert orphan.worker_ids == ["worker-1"]
@@ -388,7 +389,7 @@ def test_a_real_queue_survives_a_worker_killed_mid_task(
     assert set(rows) == set(plan.paid_events) | set(plan.pending_events)
     assert {rows[key].status for key in plan.paid_events} == {"processed"}
     assert {rows[key].status for key in plan.pending_events} <= {"processed", "ignored"}
-    assert "pulled from the provider" in rows[plan.victim].last_error
+    assert rows[plan.victim].last_error == "", "applied from its body, as its task would have"
     timings["total"] = time.monotonic() - started
     copies = Counter(Counter(plan.deliveries).values())
     pending = Counter(rows[key].status for key in plan.pending_events)

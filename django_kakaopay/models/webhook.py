@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 class WebhookEventStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
+    # Authenticated and stored for a task (the queued notification mode).
+    QUEUED = "queued", _("Queued")
     PROCESSED = "processed", _("Processed")
     IGNORED = "ignored", _("Ignored")
     FAILED = "failed", _("Failed")

@@ -31,6 +31,7 @@ from .statements import column, concrete_field
 # with the same key; any other state means the delivery is a duplicate.
 UNFINISHED = (
     WebhookEventStatus.RECEIVED,
+    WebhookEventStatus.QUEUED,
     WebhookEventStatus.FAILED,
     WebhookEventStatus.MALFORMED,
 )

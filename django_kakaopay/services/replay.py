@@ -1,7 +1,9 @@
 """Replaying inbox rows (``manage.py kakaopay_replay_webhooks``, the admin action).
 
 Failed rows passed authentication and are applied again from their stored
-body. A row still ``received`` after ``WEBHOOK_STALE_AFTER`` is stranded: its
+body, and so are ``queued`` rows (authenticated, stored for a task) still
+waiting after ``WEBHOOK_STALE_AFTER``: their task was lost. A row still
+``received`` after ``WEBHOOK_STALE_AFTER`` is stranded: its
 request ended without a verdict (a worker killed mid-way, or a row written
 by an earlier version before authentication). Its credentials were never
 stored, so its body is not trusted: the objects it names are pulled from the
@@ -27,7 +29,7 @@ from ..models import ChangeSource, WebhookEvent, WebhookEventStatus
 from .apply import find_payment, find_preapproval, find_refund
 from .payments import sync_payment
 from .preapprovals import sync_preapproval
-from .webhooks import REPLAYABLE, read_notification, replay_event
+from .webhooks import REPLAYABLE, process_event, read_notification, replay_event
 
 logger = logging.getLogger("django_kakaopay.webhooks")
 
@@ -125,7 +127,10 @@ def replay_failed_events(
     if ids is None:
         query = WebhookEvent.objects.filter(
             models.Q(status=WebhookEventStatus.FAILED)
-            | models.Q(status=WebhookEventStatus.RECEIVED, updated_at__lt=stale_before())
+            | models.Q(
+                status__in=(WebhookEventStatus.RECEIVED, WebhookEventStatus.QUEUED),
+                updated_at__lt=stale_before(),
+            )
         )
         if backend:
             query = query.filter(backend=backend)
@@ -197,6 +202,13 @@ def _replay_one(key: int | str, backend: str | None) -> ReplayLine:
             event.updated_at = timezone.now()
             event.save(update_fields=["updated_at"])
             stranded = True
+        elif event.status == WebhookEventStatus.QUEUED:
+            if event.updated_at >= stale_before():
+                return line(ReplayOutcome.SKIPPED, status=event.status, detail=_("still queued"))
+            # Authenticated before it was stored: applied from its body, as the
+            # task that was lost would have.
+            stranded = False
+            replayed = process_event(event, source=ChangeSource.COMMAND).event or event
         elif event.status in REPLAYABLE:
             stranded = False
             replayed = replay_event(event, source=ChangeSource.COMMAND).event or event
@@ -210,7 +222,7 @@ def _replay_one(key: int | str, backend: str | None) -> ReplayLine:
         replayed = settle_stranded(event, source=ChangeSource.COMMAND)
     outcome = (
         ReplayOutcome.FAILED
-        if replayed.status in (*REPLAYABLE, WebhookEventStatus.RECEIVED)
+        if replayed.status in (*REPLAYABLE, WebhookEventStatus.RECEIVED, WebhookEventStatus.QUEUED)
         else ReplayOutcome.REPLAYED
     )
     return line(outcome, status=replayed.status, detail=replayed.last_error)

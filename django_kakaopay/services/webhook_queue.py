@@ -1,7 +1,7 @@
 """The queued notification mode: store, acknowledge, and process in a task.
 
 A delivery is authenticated and size-checked in the request as always, then
-stored under its event id as ``received`` and answered with the provider's
+stored under its event id as ``queued`` and answered with the provider's
 success code once that row is committed; its processing is enqueued after
 the commit (``django_kakaopay.tasks.process_notification``). Nothing is
 acknowledged that is not stored. A delivery whose event is already finished
@@ -9,8 +9,11 @@ is a duplicate, as inline; one whose row is still unfinished (queued, or
 failed) takes it over and enqueues it again, and the row lock in
 ``process_event`` makes any number of tasks for one row apply it once.
 
-If the queue cannot be reached, the row stays ``received``: the task that
-``kakaopay_replay_webhooks`` runs for stranded rows settles it.
+If the queue cannot be reached, or a worker dies holding the task (a
+database queue never runs a killed worker's task again), the row stays
+``queued``: ``kakaopay_replay_webhooks`` (or its task) processes it from its
+stored body once it is older than ``WEBHOOK_STALE_AFTER``. It was
+authenticated before it was stored, so its body is applied as a delivery's.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def receive_queued(
         event_type=inbox.clean_text(event_type if isinstance(event_type, str) else "", 100),
     )
     with transaction.atomic():
-        event = inbox.claim(delivery, WebhookEventStatus.RECEIVED)
+        event = inbox.claim(delivery, WebhookEventStatus.QUEUED)
         if event is None:
             return 0, WebhookOutcome.DUPLICATE, None
         pk = int(event.pk)
