@@ -2,6 +2,7 @@
 
 Rules (see docs/api.md):
 
+* The key is at most 255 printable ASCII characters; an empty one is no key.
 * The key is scoped to the caller: the user's id, or the session for
   anonymous callers. Two callers may use the same key independently.
 * The first request with a key inserts an :class:`IdempotencyRecord` (unique
@@ -41,6 +42,8 @@ from ..models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+#: What a key may hold: printable ASCII, spaces included (the schema's pattern).
+KEY_PATTERN = r"^[ -~]*$"
 POLL_SECONDS = 0.05
 
 
@@ -118,11 +121,11 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     key = request.headers.get(HEADER, "")
     if not key:
         return handler()
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
         raise ValidationError(
             {
                 HEADER: [
-                    _("An Idempotency-Key is at most %(max)d printable characters.")
+                    _("An Idempotency-Key is at most %(max)d printable ASCII characters.")
                     % {"max": MAX_KEY_LENGTH}
                 ]
             }

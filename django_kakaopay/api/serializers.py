@@ -1,67 +1,27 @@
 """Request and response shapes of the API.
 
 Amounts are whole numbers of the currency's minor unit (₩11,000 is ``11000``);
-floats, numeric strings and booleans are refused.
+floats, numeric strings and booleans are refused. Text is a JSON string: ``0``
+is no phone number. The fields and what the schema says about them are in
+:mod:`.fields`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..backends.types import TerminalType
 from ..conf import backend_configs, default_backend_alias, get_backend
 from ..models import Payment, Preapproval, Refund
-from ..money import CurrencyError, normalize_currency
 from ..redirects import redirect_problem
+from .fields import BackendField, CurrencyField, MinorUnitsField, OptionalEmailField, TextField
 
-#: Larger amounts are refused (no KakaoPay payment is near it; the column is 64-bit).
-MAX_AMOUNT = 10**12
 OS_TYPES = ("ios", "android")
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class MinorUnitsField(serializers.Field):  # type: ignore[type-arg]
-    """A positive JSON integer; ``1.0``, ``"100"`` and ``true`` are refused."""
-
-    default_error_messages = {
-        "invalid": gettext_lazy(
-            "Enter a whole number of the currency's minor unit (a JSON integer, e.g. 11000)."
-        ),
-        "min_value": gettext_lazy("The amount must be positive."),
-        "max_value": gettext_lazy("The amount must be at most %(max)d."),
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        if data <= 0:
-            self.fail("min_value")
-        if data > MAX_AMOUNT:
-            raise serializers.ValidationError(
-                self.error_messages["max_value"] % {"max": MAX_AMOUNT}, code="max_value"
-            )
-        return data
-
-    def to_representation(self, value: Any) -> int:
-        return int(value)
-
-
-class TextField(serializers.CharField):
-    """A ``CharField`` that also refuses text the database cannot store."""
-
-    def to_internal_value(self, data: Any) -> str:
-        value = str(super().to_internal_value(data))
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise serializers.ValidationError(_("The text is not valid Unicode.")) from exc
-        return value
 
 
 def validate_redirect_url(value: str) -> None:
@@ -71,55 +31,11 @@ def validate_redirect_url(value: str) -> None:
         raise serializers.ValidationError(problem)
 
 
-def validate_backend(value: str) -> None:
-    if value and value not in backend_configs():
-        raise serializers.ValidationError(
-            _("No KakaoPay backend is configured under the alias %(alias)r.") % {"alias": value}
-        )
-
-
-class CurrencyField(TextField):
-    """An ISO 4217 code this package knows, upper-cased: ``"krw"`` becomes ``"KRW"``."""
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        try:
-            return normalize_currency(value)
-        except CurrencyError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-
 class ItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     name = TextField(max_length=200)
     quantity = MinorUnitsField(default=1, help_text=gettext_lazy("A positive whole number."))
     unit_price = MinorUnitsField(help_text=gettext_lazy("In the currency's minor unit."))
     reference = TextField(max_length=100, required=False, allow_blank=True, default="")
-
-
-EMAIL_MAX_LENGTH = 254
-
-
-# drf-spectacular describes a blank-allowed EmailField as ``oneOf`` an e-mail
-# and an empty string, but puts the field's ``default: ''`` inside the e-mail
-# branch, where an independent validator rejects it ("'' is not a 'email'").
-# The default belongs beside the ``oneOf``, where '' matches the empty branch.
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH},
-            {"type": "string", "maxLength": 0},
-        ]
-    }
-)
-class OptionalEmailField(serializers.EmailField):
-    """An e-mail address or ``""``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("default", "")
-        super().__init__(**kwargs)
 
 
 class CustomerSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -145,13 +61,8 @@ class RedirectUrlsMixin(serializers.Serializer):  # type: ignore[type-arg]
         validators=[validate_redirect_url],
         help_text=gettext_lazy("Where the customer goes after a failure or cancellation."),
     )
-    backend = TextField(
-        max_length=64,
-        required=False,
-        allow_blank=True,
-        default="",
-        validators=[validate_backend],
-        help_text=gettext_lazy("A backend alias from KAKAOPAY['BACKENDS']; empty: the default."),
+    backend = BackendField(
+        help_text=gettext_lazy("A backend alias from KAKAOPAY['BACKENDS']; empty: the default.")
     )
 
 
@@ -176,16 +87,14 @@ class PaymentCreateSerializer(RedirectUrlsMixin):
         default="",
         help_text=gettext_lazy("ios or android; required when terminal_type is app."),
     )
-    tax_free_amount = serializers.IntegerField(
+    tax_free_amount = MinorUnitsField(
         min_value=0,
-        max_value=MAX_AMOUNT,
         required=False,
         default=0,
         help_text=gettext_lazy("The part of the amount exempt from VAT; at most the amount."),
     )
-    vat_amount = serializers.IntegerField(
+    vat_amount = MinorUnitsField(
         min_value=0,
-        max_value=MAX_AMOUNT,
         required=False,
         allow_null=True,
         default=None,
@@ -248,10 +157,19 @@ class CustomerOutMixin(serializers.Serializer):  # type: ignore[type-arg]
 class PaymentSerializer(CustomerOutMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     amount = MinorUnitsField(read_only=True)
     refunded_amount = MinorUnitsField(read_only=True)
-    tax_free_amount = serializers.IntegerField(read_only=True)
-    vat_amount = serializers.IntegerField(read_only=True, allow_null=True)
+    tax_free_amount = MinorUnitsField(read_only=True)
+    vat_amount = MinorUnitsField(read_only=True, allow_null=True)
     amount_display = serializers.CharField(read_only=True)
     items = ItemSerializer(many=True, read_only=True)
+    # Empty until the payment starts, when the customer's browser decides it.
+    terminal_type = serializers.ChoiceField(
+        choices=cast("list[tuple[str, Any]]", Payment._meta.get_field("terminal_type").choices),
+        allow_blank=True,
+        read_only=True,
+        help_text=gettext_lazy(
+            "Empty: chosen from the customer's browser when the payment starts."
+        ),
+    )
     preapproval = serializers.UUIDField(source="preapproval_id", read_only=True, allow_null=True)
 
     class Meta:

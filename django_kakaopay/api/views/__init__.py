@@ -5,32 +5,30 @@ wrap them): the services hold no transaction while a provider is called, and
 an ``Idempotency-Key`` record must be visible to a concurrent request at once.
 
 One module a job: what every viewset shares (:mod:`.base`), the answers for
-refusals (:mod:`.errors`), the schema's shared pieces (:mod:`.openapi`), and
-one module per resource (:mod:`.payments`, :mod:`.preapprovals`).
+refusals and unknown paths (:mod:`.errors`), the schema's shared pieces
+(:mod:`.openapi`), and one module per resource (:mod:`.payments`,
+:mod:`.preapprovals`).
 """
 
 from __future__ import annotations
 
-from .base import CREATE_SCOPE, ApiPagination, CreateRateThrottle, KakaoPayViewSet
-from .errors import Conflict, ProviderUnavailable
+from .base import CREATE_SCOPE, ApiPagination, CreateRateThrottle, KakaoPayViewSet, api_renderers
+from .errors import Conflict, ProviderUnavailable, not_found
 from .openapi import (
-    ERROR_RESPONSES,
     IDEMPOTENCY_PARAMETER,
     PAYMENT_REQUEST_EXAMPLE,
     PAYMENT_RESPONSE_EXAMPLE,
-    POST_ERRORS,
     SYNC_PARAMETER,
+    errors,
 )
 from .payments import PaymentViewSet
 from .preapprovals import PreapprovalViewSet
 
 __all__ = [
     "CREATE_SCOPE",
-    "ERROR_RESPONSES",
     "IDEMPOTENCY_PARAMETER",
     "PAYMENT_REQUEST_EXAMPLE",
     "PAYMENT_RESPONSE_EXAMPLE",
-    "POST_ERRORS",
     "SYNC_PARAMETER",
     "ApiPagination",
     "Conflict",
@@ -39,4 +37,7 @@ __all__ = [
     "PaymentViewSet",
     "PreapprovalViewSet",
     "ProviderUnavailable",
+    "api_renderers",
+    "errors",
+    "not_found",
 ]

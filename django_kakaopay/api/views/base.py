@@ -1,20 +1,37 @@
 """What every API viewset shares: JSON only, permissions from ``KAKAOPAY``, the
-create endpoints' rate, pagination, no request transaction, and who owns a row."""
+create endpoints' rate, pagination, no request transaction, and who owns a row.
+
+The answers are JSON. The browsable API (HTML for ``Accept: text/html``) is
+the project's choice: it is offered when the project's renderers include it
+*and* ``rest_framework`` is in ``INSTALLED_APPS``, where its templates live;
+otherwise a request that accepts only HTML gets 406 in JSON, never a 500.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
+from django.apps import apps
 from django.db import connections, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import viewsets
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import (
+    BaseRenderer,
+    BrowsableAPIRenderer,
+    JSONRenderer,
+    TemplateHTMLRenderer,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from ...conf import get_setting
@@ -45,12 +62,89 @@ class CreateRateThrottle(SimpleRateThrottle):
 
 
 class ApiPagination(PageNumberPagination):
+    """``?page=`` from 1 and ``?page_size=`` from 1 to 100, refused otherwise."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
+    last_page_strings = ()  # ``?page=last`` is no whole number: 404 like any other
 
     def get_page_size(self, request: Request) -> int | None:
         self.page_size = int(get_setting("API_PAGE_SIZE"))
-        return super().get_page_size(request)
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Enter a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number from 1; past the last page: 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Results per page, from 1 to {self.max_page_size} "
+                    '(default: KAKAOPAY["API_PAGE_SIZE"]).'
+                ),
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+
+class _BodyTolerantForms:
+    """The browsable API fills its form from the request's body again, after the
+    view answered: a body the view never read (a form posted to a JSON-only
+    endpoint) raised ``UnsupportedMediaType`` there, a 500. No form then."""
+
+    def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
+        try:
+            return super().get_rendered_html_form(data, view, method, request)  # type: ignore[misc]
+        except UnsupportedMediaType:
+            return None
+
+
+_TOLERANT: dict[type[BrowsableAPIRenderer], type[BrowsableAPIRenderer]] = {}
+
+
+def _tolerant(renderer: type[BrowsableAPIRenderer]) -> type[BrowsableAPIRenderer]:
+    if renderer not in _TOLERANT:
+        _TOLERANT[renderer] = type(renderer.__name__, (_BodyTolerantForms, renderer), {})
+    return _TOLERANT[renderer]
+
+
+def api_renderers() -> list[BaseRenderer]:
+    """The project's renderers, without those that cannot render these views.
+
+    A ``TemplateHTMLRenderer`` needs a template the views do not name; the
+    browsable API needs ``rest_framework``'s templates, so it stays only when
+    that app is installed. JSON remains when nothing else does.
+    """
+    installed = apps.is_installed("rest_framework")
+    kept: list[BaseRenderer] = []
+    configured = cast("Sequence[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES)
+    for renderer in configured:
+        if issubclass(renderer, TemplateHTMLRenderer):
+            continue
+        if issubclass(renderer, BrowsableAPIRenderer):
+            if installed:
+                kept.append(_tolerant(renderer)())
+            continue
+        kept.append(renderer())
+    return kept or [JSONRenderer()]
 
 
 def _non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,6 +186,9 @@ class KakaoPayViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             return response
 
         return handle
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        return api_renderers()
 
     def get_permissions(self) -> Sequence[BasePermission]:
         permissions: list[BasePermission] = api_permissions()

@@ -8,12 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-)
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -29,13 +24,20 @@ from ..idempotency import idempotent
 from .base import KakaoPayViewSet, wants_sync
 from .errors import Conflict, as_validation_error
 from .openapi import (
-    ERROR_RESPONSES,
+    AUTHENTICATE_HEADER,
+    EVERY_OPERATION,
+    EVERY_POST,
     IDEMPOTENCY_PARAMETER,
     PAYMENT_REQUEST_EXAMPLE,
     PAYMENT_RESPONSE_EXAMPLE,
-    POST_ERRORS,
+    RETRY_AFTER_HEADER,
     SYNC_PARAMETER,
+    PaymentProviderErrorSerializer,
+    ValidationErrorSerializer,
     based_on_autoschema,
+    errors,
+    provider_error,
+    replayed_header,
 )
 
 
@@ -64,8 +66,22 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KakaoPayV
                 OpenApiParameter.QUERY,
                 enum=list(PaymentStatus.values),
                 description="Only payments in this status.",
-            )
+            ),
+            AUTHENTICATE_HEADER,
         ],
+        responses={
+            200: s.PaymentSerializer(many=True),
+            **errors(
+                *EVERY_OPERATION,
+                400,
+                404,
+                descriptions={
+                    400: "An unknown `status`, or a `page_size` that is not 1 to 100.",
+                    404: "`page` is past the last page or not a whole number from 1.",
+                },
+                bodies={400: ValidationErrorSerializer},
+            ),
+        },
     )
     @based_on_autoschema
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -73,8 +89,8 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KakaoPayV
 
     @extend_schema(
         summary="Get a payment",
-        parameters=[SYNC_PARAMETER],
-        responses={200: s.PaymentSerializer, 404: ERROR_RESPONSES[404]},
+        parameters=[SYNC_PARAMETER, AUTHENTICATE_HEADER],
+        responses={200: s.PaymentSerializer, **errors(*EVERY_OPERATION, 404)},
         examples=[PAYMENT_RESPONSE_EXAMPLE],
     )
     @based_on_autoschema
@@ -94,10 +110,15 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KakaoPayV
         request=s.PaymentCreateSerializer,
         responses={
             201: s.PaymentSerializer,
-            502: OpenApiResponse(OpenApiTypes.OBJECT, description="The provider failed."),
-            **POST_ERRORS,
+            **provider_error(PaymentProviderErrorSerializer),
+            **errors(*EVERY_POST, 429),
         },
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[
+            IDEMPOTENCY_PARAMETER,
+            replayed_header(201, 502),
+            RETRY_AFTER_HEADER,
+            AUTHENTICATE_HEADER,
+        ],
         examples=[PAYMENT_REQUEST_EXAMPLE, PAYMENT_RESPONSE_EXAMPLE],
     )
     @based_on_autoschema
@@ -144,14 +165,32 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KakaoPayV
         methods=["GET"],
         summary="List a payment's refunds",
         request=None,
-        responses={200: s.RefundSerializer(many=True), 404: ERROR_RESPONSES[404]},
+        parameters=[AUTHENTICATE_HEADER],
+        responses={200: s.RefundSerializer(many=True), **errors(*EVERY_OPERATION, 404)},
     )
     @extend_schema(
         methods=["POST"],
         summary="Refund a payment, fully or partly",
         request=s.RefundCreateSerializer,
-        responses={201: s.RefundSerializer, **POST_ERRORS},
-        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: s.RefundSerializer,
+            **errors(
+                *EVERY_POST,
+                404,
+                descriptions={
+                    403: (
+                        'Not allowed: refunds also need `KAKAOPAY["API_STAFF_PERMISSION"]`; or '
+                        "no credentials, or a failed CSRF check."
+                    ),
+                    409: (
+                        "The payment cannot take this refund (not paid, more than remains, "
+                        "a partial refund the backend does not support), or a request with "
+                        "the same Idempotency-Key is still being processed."
+                    ),
+                },
+            ),
+        },
+        parameters=[IDEMPOTENCY_PARAMETER, replayed_header(201), AUTHENTICATE_HEADER],
         examples=[
             OpenApiExample(
                 "Partial refund", request_only=True, value={"amount": 5000, "reason": "Returned"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -21,11 +20,18 @@ from ..idempotency import idempotent
 from .base import KakaoPayViewSet, wants_sync
 from .errors import Conflict, ProviderUnavailable, as_validation_error
 from .openapi import (
-    ERROR_RESPONSES,
+    AUTHENTICATE_HEADER,
+    EVERY_OPERATION,
+    EVERY_POST,
     IDEMPOTENCY_PARAMETER,
-    POST_ERRORS,
+    RETRY_AFTER_HEADER,
     SYNC_PARAMETER,
+    ErrorSerializer,
+    PreapprovalProviderErrorSerializer,
     based_on_autoschema,
+    errors,
+    provider_error,
+    replayed_header,
 )
 
 
@@ -38,8 +44,8 @@ class PreapprovalViewSet(mixins.RetrieveModelMixin, KakaoPayViewSet):
 
     @extend_schema(
         summary="Get a preapproval",
-        parameters=[SYNC_PARAMETER],
-        responses={200: s.PreapprovalSerializer, 404: ERROR_RESPONSES[404]},
+        parameters=[SYNC_PARAMETER, AUTHENTICATE_HEADER],
+        responses={200: s.PreapprovalSerializer, **errors(*EVERY_OPERATION, 404)},
     )
     @based_on_autoschema
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -54,10 +60,15 @@ class PreapprovalViewSet(mixins.RetrieveModelMixin, KakaoPayViewSet):
         request=s.PreapprovalCreateSerializer,
         responses={
             201: s.PreapprovalSerializer,
-            502: OpenApiResponse(OpenApiTypes.OBJECT, description="The provider failed."),
-            **POST_ERRORS,
+            **provider_error(PreapprovalProviderErrorSerializer),
+            **errors(*EVERY_POST, 429),
         },
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[
+            IDEMPOTENCY_PARAMETER,
+            replayed_header(201, 502),
+            RETRY_AFTER_HEADER,
+            AUTHENTICATE_HEADER,
+        ],
         examples=[
             OpenApiExample(
                 "Monthly subscription",
@@ -108,8 +119,18 @@ class PreapprovalViewSet(mixins.RetrieveModelMixin, KakaoPayViewSet):
     @extend_schema(
         summary="Cancel a preapproval",
         request=None,
-        responses={200: s.PreapprovalSerializer, **POST_ERRORS},
-        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: s.PreapprovalSerializer,
+            502: OpenApiResponse(ErrorSerializer, description="The provider refused or failed."),
+            **errors(
+                *EVERY_POST,
+                404,
+                descriptions={
+                    400: "The Idempotency-Key is invalid, or the body sent with one is not JSON."
+                },
+            ),
+        },
+        parameters=[IDEMPOTENCY_PARAMETER, replayed_header(200), AUTHENTICATE_HEADER],
     )
     @based_on_autoschema
     @action(detail=True, methods=["post"])
@@ -133,9 +154,28 @@ class PreapprovalViewSet(mixins.RetrieveModelMixin, KakaoPayViewSet):
             200: OpenApiResponse(
                 s.PaymentSerializer, description="The period was already charged: that payment."
             ),
-            **POST_ERRORS,
+            **errors(
+                *EVERY_POST,
+                404,
+                descriptions={
+                    400: (
+                        "The request is invalid: one list of messages per field, "
+                        "`non_field_errors` for an amount above `max_amount` or a period "
+                        "already charged with another amount, or `detail` when the body is "
+                        "not JSON."
+                    ),
+                    403: (
+                        'Not allowed: charges also need `KAKAOPAY["API_STAFF_PERMISSION"]`; or '
+                        "no credentials, or a failed CSRF check."
+                    ),
+                    409: (
+                        "The agreement is not active (or is being canceled), or a request with "
+                        "the same Idempotency-Key is still being processed."
+                    ),
+                },
+            ),
         },
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[IDEMPOTENCY_PARAMETER, replayed_header(200, 201), AUTHENTICATE_HEADER],
         examples=[
             OpenApiExample(
                 "November", request_only=True, value={"amount": 11000, "billing_period": "2026-11"}
