@@ -27,7 +27,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from django_kakaopay.api.views import KakaoPayViewSet
 from django_kakaopay.backends.sandbox import SandboxBackend
 from django_kakaopay.exceptions import ProviderConfigurationError, ProviderRejected
-from django_kakaopay.models import IdempotencyRecord
+from django_kakaopay.models import IdempotencyRecord, Payment
 from tests.helpers import active_preapproval, paid_payment, started_payment
 from tests.test_api import SCHEMA_PATH
 from tests.test_api_schemathesis import loopback_server
@@ -376,3 +376,83 @@ def test_projects_may_keep_the_api_json_only(browser: Client) -> None:
         response = browser.get(PREFIX + "/payments/", HTTP_ACCEPT="text/html")
     assert response.status_code == 406
     assert response["Content-Type"] == "application/json"
+
+
+# -- docs/api.md says the same ----------------------------------------------------------
+
+API_PAGE = SCHEMA_PATH.parent.parent / "api.md"
+
+
+def section(title: str) -> str:
+    text = API_PAGE.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_error_table_of_the_docs_matches_the_schema() -> None:
+    raw = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    expected = {}
+    for path, operations in raw["paths"].items():
+        for method, operation in operations.items():
+            codes = sorted(operation["responses"])
+            endpoint = f"{method.upper()} {path.removeprefix(PREFIX + '/')}"
+            expected[endpoint] = (
+                [code for code in codes if code.startswith("2")],
+                [code for code in codes if not code.startswith("2")],
+            )
+    documented: dict[str, tuple[list[str], list[str]]] = {}
+    for line in section("Errors").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            documented[cells[0].strip("`")] = (cells[1].split(", "), cells[2].split(", "))
+    assert documented == expected
+    statuses = {code for _, errors in expected.values() for code in errors}
+    described = {
+        line.split("|")[1].strip()
+        for line in section("Errors").splitlines()
+        if line.startswith("| 4") or line.startswith("| 5")
+    }
+    assert described == statuses
+
+
+def http_blocks(text: str) -> list[tuple[str, str, dict[str, str], Any]]:
+    """The ``http`` blocks of ``text``: method, path, headers and JSON body."""
+    blocks = []
+    for block in text.split("```http")[1:]:
+        lines = [line.strip() for line in block.split("```")[0].strip().splitlines()]
+        method, path = lines[0].split()
+        blank = lines.index("") if "" in lines else len(lines)
+        headers = dict(line.split(": ", 1) for line in lines[1:blank])
+        body = " ".join(lines[blank + 1 :])
+        blocks.append((method, path, headers, json.loads(body) if body else None))
+    return blocks
+
+
+def test_the_documented_mobile_app_flow_works(db: None) -> None:
+    (create_method, create_path, headers, body), (_, status_path, _, _) = http_blocks(
+        section("A mobile-app flow")
+    )
+    app = Client()
+    app.force_login(User.objects.create_user("minji"))
+    key = {"HTTP_IDEMPOTENCY_KEY": headers["Idempotency-Key"]}
+    created = app.generic(
+        create_method, create_path, json.dumps(body), content_type="application/json", **key
+    )
+    assert created.status_code == 201, created.content
+    payment = created.json()
+    assert (payment["terminal_type"], payment["status"]) == ("app", "pending")
+    assert app.get(payment["redirect_url"]).status_code == 200
+    back = app.post(payment["redirect_url"], {"action": "approve"})
+    assert back.status_code == 302
+    final = app.get(back["Location"])
+    assert (final.status_code, final["Location"]) == (302, body["success_url"])
+    status_url = status_path.replace("6f1c2a34-9b1e-4c53-8f0a-2d6e4b7c9a10", payment["id"])
+    assert status_url.endswith("/?sync=1")
+    assert app.get(status_url).json()["status"] == "paid"
+    again = app.generic(
+        create_method, create_path, json.dumps(body), content_type="application/json", **key
+    )
+    assert again.json()["id"] == payment["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
