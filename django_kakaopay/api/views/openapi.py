@@ -57,12 +57,12 @@ class ValidationErrorSchema(OpenApiSerializerExtension):  # type: ignore[no-unty
 
 
 class PaymentProviderErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    detail = serializers.CharField(help_text="What the provider answered.")
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
     payment = PaymentSerializer(help_text="The stored payment; settled later by a pull.")
 
 
 class PreapprovalProviderErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    detail = serializers.CharField(help_text="What the provider answered.")
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
     preapproval = PreapprovalSerializer(help_text="The stored agreement.")
 
 
