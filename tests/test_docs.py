@@ -457,7 +457,10 @@ def test_the_pages_have_examples() -> None:
 def backend_classes() -> list[type]:
     from django_kakaopay import backends
     from django_kakaopay.backends.base import BaseBackend
+    from django_kakaopay.backends.configuration import ProviderBackend
 
+    # The contract and the base the provider backends share are no backends.
+    bases = (BaseBackend, ProviderBackend)
     found = []
     # Every module, also inside a provider's package (backends/checkout/backend.py).
     for info in pkgutil.walk_packages(backends.__path__, f"{backends.__name__}."):
@@ -466,7 +469,7 @@ def backend_classes() -> list[type]:
             if (
                 isinstance(value, type)
                 and issubclass(value, BaseBackend)
-                and value is not BaseBackend
+                and value not in bases
                 and value.__module__ == module.__name__
             ):
                 found.append(value)

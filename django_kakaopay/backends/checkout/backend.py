@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from ..base import BaseBackend
-from ..configuration import ensure_configured
+from ..configuration import ProviderBackend
 from ..types import (
     Capability,
     Customer,
@@ -41,10 +41,11 @@ MISCONFIGURED = gettext_lazy(
 )
 
 
-class CheckoutBackend(BaseBackend):
+class CheckoutBackend(ProviderBackend):
     """KakaoPay through Checkout.com's Payment Setup API."""
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    misconfigured: ClassVar[Promise] = MISCONFIGURED
     # Cko-Idempotency-Key values expire after 24 hours by default.
     idempotency_window: ClassVar[timedelta | None] = timedelta(hours=24)
     display_name: ClassVar[str] = "Checkout.com"
@@ -62,7 +63,6 @@ class CheckoutBackend(BaseBackend):
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
-        self._problems = self._option_problems(self.options)
         self.settings = CheckoutSettings.from_options(self.options)
         self.environment = self.settings.environment
         self.base_url = self.settings.base_url
@@ -72,12 +72,8 @@ class CheckoutBackend(BaseBackend):
     # configuration ---------------------------------------------------------
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls.unknown_option_problems(options)
-
-    @classmethod
-    def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        return super().check_options(options) + option_problems(options)
+    def option_rules(cls, options: Mapping[str, Any]) -> list[str]:
+        return option_problems(options)
 
     @property
     def is_live(self) -> bool:
@@ -86,9 +82,6 @@ class CheckoutBackend(BaseBackend):
 
     def has_webhook_credentials(self) -> bool:
         return bool(self.settings.signature_keys)
-
-    def _ensure_configured(self) -> None:
-        ensure_configured(self._problems, MISCONFIGURED, self.alias)
 
     # one-time payments -------------------------------------------------------
 

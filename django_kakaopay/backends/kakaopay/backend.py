@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,8 +21,7 @@ from ...exceptions import (
     ProviderConfigurationError,
     WebhookAuthenticationError,
 )
-from ..base import BaseBackend
-from ..configuration import ensure_configured
+from ..configuration import ProviderBackend
 from ..types import (
     Capability,
     ChargeRequest,
@@ -59,10 +59,11 @@ NO_SUBSCRIPTION_CID = gettext_lazy(
 )
 
 
-class KakaoPayBackend(BaseBackend):
+class KakaoPayBackend(ProviderBackend):
     """KakaoPay's own Online Payment API (``open-api.kakaopay.com``)."""
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    misconfigured: ClassVar[Promise] = MISCONFIGURED
     required_options: ClassVar[tuple[str, ...]] = REQUIRED_OPTIONS
     display_name: ClassVar[str] = "KakaoPay"
     currencies: ClassVar[frozenset[str]] = frozenset({"KRW"})
@@ -79,7 +80,6 @@ class KakaoPayBackend(BaseBackend):
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
-        self._problems = self._option_problems(self.options)
         self.settings = KakaoPaySettings.from_options(self.options)
         self.environment = self.settings.environment
         self.client = http_client(self.settings, self.options)
@@ -97,15 +97,11 @@ class KakaoPayBackend(BaseBackend):
     # configuration ---------------------------------------------------------
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls.unknown_option_problems(options)
+    def option_rules(cls, options: Mapping[str, Any]) -> list[str]:
+        return option_problems(options)
 
     @classmethod
-    def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        return super().check_options(options) + option_problems(options)
-
-    @classmethod
-    def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
+    def option_advice(cls, options: Mapping[str, Any]) -> list[str]:
         return option_warnings(options)
 
     def supports(self, capability: Capability) -> bool:
@@ -128,9 +124,6 @@ class KakaoPayBackend(BaseBackend):
         # There are no notifications, so there is nothing to authenticate:
         # every delivery is refused (``webhook_auth`` is ``NONE``).
         return False
-
-    def _ensure_configured(self) -> None:
-        ensure_configured(self._problems, MISCONFIGURED, self.alias)
 
     # one-time payments -------------------------------------------------------
 

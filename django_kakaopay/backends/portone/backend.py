@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from ...exceptions import ProviderConfigurationError, ProviderError
 from ..base import BaseBackend
-from ..configuration import ensure_configured
+from ..configuration import ProviderBackend
 from ..ip_allowlist import IPAddress, IpAllowlist
 from ..types import (
     BrowserCheckout,
@@ -64,10 +65,11 @@ NO_BILLING_CHANNEL = gettext_lazy(
 )
 
 
-class PortOneBackend(BaseBackend):
+class PortOneBackend(ProviderBackend):
     """KakaoPay through PortOne V2: the browser SDK, server look-ups and signed webhooks."""
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    misconfigured: ClassVar[Promise] = MISCONFIGURED
     required_options: ClassVar[tuple[str, ...]] = REQUIRED_OPTIONS
     display_name: ClassVar[str] = "PortOne"
     # The KakaoPay channel takes won only.
@@ -90,7 +92,6 @@ class PortOneBackend(BaseBackend):
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
-        self._problems = self._option_problems(self.options)
         self.settings = PortOneSettings.from_options(self.options)
         self.ip_allowlist = IpAllowlist.from_options(self.options)
         api = PortOneApi(http_client(self.settings, self.options))
@@ -100,15 +101,11 @@ class PortOneBackend(BaseBackend):
     # configuration ---------------------------------------------------------
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls.unknown_option_problems(options)
+    def option_rules(cls, options: Mapping[str, Any]) -> list[str]:
+        return option_problems(options)
 
     @classmethod
-    def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        return super().check_options(options) + option_problems(options)
-
-    @classmethod
-    def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
+    def option_advice(cls, options: Mapping[str, Any]) -> list[str]:
         return option_warnings(options)
 
     def supports(self, capability: Capability) -> bool:
@@ -124,9 +121,6 @@ class PortOneBackend(BaseBackend):
 
     def has_webhook_credentials(self) -> bool:
         return bool(self.settings.webhook_secrets)
-
-    def _ensure_configured(self) -> None:
-        ensure_configured(self._problems, MISCONFIGURED, self.alias)
 
     def _ensure_billing(self) -> None:
         self._ensure_configured()

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from ..base import BaseBackend
-from ..configuration import ensure_configured
+from ..configuration import ProviderBackend
 from ..ip_allowlist import IPAddress, IpAllowlist
 from ..types import (
     Capability,
@@ -55,10 +55,11 @@ MISCONFIGURED = gettext_lazy(
 )
 
 
-class Smart2PayBackend(BaseBackend):
+class Smart2PayBackend(ProviderBackend):
     """KakaoPay (method 1135) through Smart2Pay's REST API."""
 
     known_options: ClassVar[tuple[str, ...]] = OPTION_NAMES
+    misconfigured: ClassVar[Promise] = MISCONFIGURED
     display_name: ClassVar[str] = "Smart2Pay"
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -71,7 +72,6 @@ class Smart2PayBackend(BaseBackend):
 
     def __init__(self, alias: str, options: Mapping[str, Any]) -> None:
         super().__init__(alias, options)
-        self._problems = self._option_problems(self.options)
         self.settings = Smart2PaySettings.from_options(self.options)
         self.environment = self.settings.environment
         self.base_url = self.settings.base_url
@@ -88,16 +88,12 @@ class Smart2PayBackend(BaseBackend):
     # configuration -----------------------------------------------------------
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return cls._option_problems(options) + cls.unknown_option_problems(options)
-
-    @classmethod
-    def check_warnings(cls, options: Mapping[str, Any]) -> list[str]:
+    def option_advice(cls, options: Mapping[str, Any]) -> list[str]:
         return amount_warnings(options)
 
     @classmethod
-    def _option_problems(cls, options: Mapping[str, Any]) -> list[str]:
-        return super().check_options(options) + option_problems(options)
+    def option_rules(cls, options: Mapping[str, Any]) -> list[str]:
+        return option_problems(options)
 
     @property
     def is_live(self) -> bool:
@@ -106,9 +102,6 @@ class Smart2PayBackend(BaseBackend):
 
     def has_webhook_credentials(self) -> bool:
         return bool(self.settings.site_id and self.settings.api_key)
-
-    def _ensure_configured(self) -> None:
-        ensure_configured(self._problems, MISCONFIGURED, self.alias)
 
     # amounts -------------------------------------------------------------------
 
